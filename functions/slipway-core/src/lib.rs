@@ -1,0 +1,12 @@
+//! Slipway's domain logic. It knows nothing of Spin: it reaches the world
+//! through the small traits in [`ports`], so it is tested natively and the
+//! Spin components are thin adapters.
+
+pub mod health;
+pub mod ports;
+
+/// The product name shown by every component.
+pub const APP_NAME: &str = "slipway";
+
+/// The version of this build.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

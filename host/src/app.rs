@@ -1,0 +1,370 @@
+//! A loaded application: its routes and one instance pool per component,
+//! and the dispatch of a request to the component that serves it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use tokio::sync::oneshot;
+use wasmtime::Store;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Result as WasmResult};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::cli::OutputFile;
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::handler::{HandlerState, Proxy, ProxyHandler, ProxyPre, StoreBundle};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
+
+use crate::key_value::ComponentStores;
+use crate::outbound::allowed_hosts::AllowedHosts;
+use crate::outbound::hooks::OutboundHooks;
+use crate::routes::{RouteMatch, RouteTable};
+use crate::state::HostState;
+use crate::variables::host::ComponentVariables;
+
+/// A request or response body as WASI HTTP produces and consumes it.
+pub type HttpBody = UnsyncBoxBody<Bytes, ErrorCode>;
+
+/// Spin's instance reuse settings for WASIp3 components.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceSettings {
+    /// Requests served by one instance before it is dropped.
+    pub max_reuse: usize,
+    /// Requests one instance serves at the same time.
+    pub max_concurrent: usize,
+    /// How long an idle instance is kept.
+    pub idle_timeout: Duration,
+    /// Longest time a request may take.
+    pub request_timeout: Duration,
+}
+
+/// Everything needed to create stores for one component.
+pub struct ComponentSetup {
+    /// The component id.
+    pub id: String,
+    /// Its compiled code.
+    pub component: Component,
+    /// Guest environment variables.
+    pub env: Vec<(String, String)>,
+    /// Its key-value access.
+    pub kv: ComponentStores,
+    /// Its rendered variables.
+    pub variables: ComponentVariables,
+    /// Its outbound allow-list.
+    pub allowed: Arc<AllowedHosts>,
+    /// Where its stdout goes.
+    pub stdout: OutputFile,
+    /// Where its stderr goes.
+    pub stderr: OutputFile,
+}
+
+/// The [`HandlerState`] of one component's instance pool.
+pub struct ComponentPool {
+    engine: Engine,
+    setup: ComponentSetup,
+    app: Weak<App>,
+    settings: InstanceSettings,
+}
+
+impl HandlerState for ComponentPool {
+    type StoreData = HostState;
+
+    fn new_store(&self, _req_id: Option<u64>) -> WasmResult<StoreBundle<HostState>> {
+        let setup = &self.setup;
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.envs(&setup.env)
+            .stdout(setup.stdout.clone())
+            .stderr(setup.stderr.clone());
+        let state = HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: Default::default(),
+            outbound: OutboundHooks {
+                component: setup.id.clone(),
+                allowed: setup.allowed.clone(),
+                app: self.app.clone(),
+            },
+            kv: setup.kv.clone(),
+            variables: setup.variables.clone(),
+        };
+        Ok(StoreBundle {
+            store: Store::new(&self.engine, state),
+            write_profile: Box::new(|_| {}),
+        })
+    }
+
+    fn request_timeout(&self) -> Duration {
+        self.settings.request_timeout
+    }
+
+    fn idle_instance_timeout(&self) -> Duration {
+        self.settings.idle_timeout
+    }
+
+    fn max_instance_reuse_count(&self) -> usize {
+        self.settings.max_reuse
+    }
+
+    fn max_instance_concurrent_reuse_count(&self) -> usize {
+        self.settings.max_concurrent
+    }
+
+    fn handle_worker_error(&self, error: wasmtime::Error) {
+        eprintln!("component {:?}: instance failed: {error:?}", self.setup.id);
+    }
+}
+
+/// A running application.
+pub struct App {
+    /// `[application] name`.
+    pub name: String,
+    /// `[application] version`.
+    pub version: String,
+    /// Route prefix.
+    pub base: String,
+    /// The HTTP routes.
+    pub routes: RouteTable,
+    handlers: HashMap<String, ProxyHandler<ComponentPool>>,
+}
+
+impl App {
+    /// Pre-instantiates every component and builds the instance pools.
+    pub fn new(
+        name: String,
+        version: String,
+        base: String,
+        routes: RouteTable,
+        engine: &Engine,
+        linker: &Linker<HostState>,
+        components: Vec<ComponentSetup>,
+        settings: InstanceSettings,
+    ) -> anyhow::Result<Arc<App>> {
+        let mut pres = Vec::new();
+        for setup in components {
+            let pre = linker.instantiate_pre(&setup.component).map_err(|e| {
+                anyhow::anyhow!(
+                    "component {:?} imports something this host does not provide: {e}",
+                    setup.id
+                )
+            })?;
+            let service = ServicePre::new(pre).map_err(|e| {
+                anyhow::anyhow!(
+                    "component {:?} does not export wasi:http/handler@0.3.0-rc-2026-03-15: {e}",
+                    setup.id
+                )
+            })?;
+            pres.push((setup, service));
+        }
+        Ok(Arc::new_cyclic(|app| {
+            let handlers = pres
+                .into_iter()
+                .map(|(setup, service)| {
+                    let id = setup.id.clone();
+                    let pool = ComponentPool {
+                        engine: engine.clone(),
+                        setup,
+                        app: app.clone(),
+                        settings,
+                    };
+                    (id, ProxyHandler::new(pool, ProxyPre::P3(service)))
+                })
+                .collect();
+            App {
+                name,
+                version,
+                base,
+                routes,
+                handlers,
+            }
+        }))
+    }
+
+    /// Serves one request from a client.
+    pub async fn handle(
+        &self,
+        request: http::Request<HttpBody>,
+        client: SocketAddr,
+    ) -> http::Response<HttpBody> {
+        let path = request.uri().path().to_owned();
+        if let Some(response) = self.well_known(&path) {
+            return response;
+        }
+        let Some(route) = self.routes.route(&path) else {
+            return text_response(http::StatusCode::NOT_FOUND, "Not Found\n");
+        };
+        match self.invoke(request, &route, client, false).await {
+            Ok(response) => response,
+            Err(e) => {
+                eprintln!("component {:?} failed: {e:#}", route.component);
+                text_response(http::StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+            }
+        }
+    }
+
+    /// Serves a `http://<component>.spin.internal/...` request in-process.
+    pub async fn dispatch_chained(
+        &self,
+        component: &str,
+        request: http::Request<HttpBody>,
+    ) -> anyhow::Result<http::Response<HttpBody>> {
+        let path = request.uri().path().to_owned();
+        let route = self
+            .routes
+            .route_for_component(component, &path)
+            .with_context(|| format!("service chaining: no component {component:?} with a route"))?;
+        let local = SocketAddr::from(([127, 0, 0, 1], 0));
+        self.invoke(request, &route, local, true).await
+    }
+
+    fn well_known(&self, path: &str) -> Option<http::Response<HttpBody>> {
+        match path {
+            "/.well-known/spin/health" => Some(text_response(http::StatusCode::OK, "OK")),
+            "/.well-known/spin/info" => {
+                let body = serde_json::json!({
+                    "application": self.name,
+                    "version": self.version,
+                    "host": concat!("slipway-host ", env!("CARGO_PKG_VERSION")),
+                });
+                Some(text_response(http::StatusCode::OK, &body.to_string()))
+            }
+            p if p.starts_with("/.well-known/spin/") => {
+                Some(text_response(http::StatusCode::NOT_FOUND, "Not Found\n"))
+            }
+            _ => None,
+        }
+    }
+
+    async fn invoke(
+        &self,
+        mut request: http::Request<HttpBody>,
+        route: &RouteMatch,
+        client: SocketAddr,
+        chained: bool,
+    ) -> anyhow::Result<http::Response<HttpBody>> {
+        let handler = self
+            .handlers
+            .get(&route.component)
+            .with_context(|| format!("no component {:?}", route.component))?
+            .clone();
+        let uri = request.uri().clone();
+        crate::spin_headers::apply(request.headers_mut(), &uri, &self.base, route, client, chained);
+        // Guests see an absolute URI, as Spin gives them.
+        if uri.authority().is_none() {
+            let host = request
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost")
+                .to_owned();
+            let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            if let Ok(absolute) = format!("http://{host}{pq}").parse() {
+                *request.uri_mut() = absolute;
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        let fresh = handler.state().max_instance_reuse_count() == 1;
+        let req_id = handler.next_req_id();
+        handler.spawn(
+            fresh.then_some(req_id),
+            Box::new(move |store, proxy| Box::pin(serve_in_instance(store, proxy, request, tx))),
+        );
+        rx.await
+            .context("the component instance ended before answering")?
+    }
+}
+
+type Reply = oneshot::Sender<anyhow::Result<http::Response<HttpBody>>>;
+
+/// Runs one request inside an instance and keeps the instance busy until
+/// the response body has been sent.
+async fn serve_in_instance(
+    store: &wasmtime::component::Accessor<HostState>,
+    proxy: &Proxy,
+    request: http::Request<HttpBody>,
+    tx: Reply,
+) {
+    let mut tx = Some(tx);
+    let outcome: anyhow::Result<()> = async {
+        let Proxy::P3(service) = proxy else {
+            anyhow::bail!("component is not a WASIp3 HTTP handler");
+        };
+        let (request, request_io) = wasmtime_wasi_http::p3::Request::from_http(request);
+        let response = service
+            .handle(store, request)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            .map_err(|e| anyhow::anyhow!("component returned an error: {e:?}"))?;
+        let response = store
+            .with(|mut s| response.into_http(&mut s, request_io))
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        let response = response.map(|body| {
+            SignalOnDrop {
+                body,
+                _done: done_tx,
+            }
+            .boxed_unsync()
+        });
+        if let Some(tx) = tx.take()
+            && tx.send(Ok(response)).is_ok()
+        {
+            let _ = done_rx.await;
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = outcome {
+        match tx.take() {
+            Some(tx) => {
+                let _ = tx.send(Err(e));
+            }
+            None => eprintln!("error while streaming a response: {e:#}"),
+        }
+    }
+}
+
+/// A body that tells its instance, by being dropped, that it was sent.
+struct SignalOnDrop {
+    body: HttpBody,
+    _done: oneshot::Sender<()>,
+}
+
+impl Body for SignalOnDrop {
+    type Data = Bytes;
+    type Error = ErrorCode;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, ErrorCode>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A plain-text response from the host itself.
+pub fn text_response(status: http::StatusCode, text: &str) -> http::Response<HttpBody> {
+    let mut response = http::Response::new(
+        Full::new(Bytes::from(text.to_owned()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    response
+}

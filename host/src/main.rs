@@ -1,0 +1,43 @@
+//! `slipway`: a small Spin-compatible host that runs a Spin 4 application's
+//! HTTP components locally, on wasmtime 44 like Spin 4.0.x.
+
+mod app;
+mod bindings;
+mod build_cmd;
+mod cli;
+mod engine;
+mod key_value;
+mod manifest;
+mod outbound;
+mod routes;
+mod server;
+mod spin_headers;
+mod state;
+mod up;
+mod variables;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            cli::Command::Up(args) => up::run(args).await,
+            cli::Command::Build(args) => build_cmd::run_from(&args.from),
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
