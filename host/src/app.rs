@@ -123,6 +123,17 @@ impl HandlerState for ComponentPool {
     }
 }
 
+/// Name, version and route prefix of an application.
+#[derive(Debug, Clone)]
+pub struct AppIdentity {
+    /// `[application] name`.
+    pub name: String,
+    /// `[application] version`.
+    pub version: String,
+    /// Route prefix.
+    pub base: String,
+}
+
 /// A running application.
 pub struct App {
     /// `[application] name`.
@@ -139,9 +150,7 @@ pub struct App {
 impl App {
     /// Pre-instantiates every component and builds the instance pools.
     pub fn new(
-        name: String,
-        version: String,
-        base: String,
+        identity: AppIdentity,
         routes: RouteTable,
         engine: &Engine,
         linker: &Linker<HostState>,
@@ -179,9 +188,9 @@ impl App {
                 })
                 .collect();
             App {
-                name,
-                version,
-                base,
+                name: identity.name,
+                version: identity.version,
+                base: identity.base,
                 routes,
                 handlers,
             }
@@ -205,7 +214,10 @@ impl App {
             Ok(response) => response,
             Err(e) => {
                 eprintln!("component {:?} failed: {e:#}", route.component);
-                text_response(http::StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+                text_response(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error\n",
+                )
             }
         }
     }
@@ -220,7 +232,9 @@ impl App {
         let route = self
             .routes
             .route_for_component(component, &path)
-            .with_context(|| format!("service chaining: no component {component:?} with a route"))?;
+            .with_context(|| {
+                format!("service chaining: no component {component:?} with a route")
+            })?;
         let local = SocketAddr::from(([127, 0, 0, 1], 0));
         self.invoke(request, &route, local, true).await
     }
@@ -256,7 +270,14 @@ impl App {
             .with_context(|| format!("no component {:?}", route.component))?
             .clone();
         let uri = request.uri().clone();
-        crate::spin_headers::apply(request.headers_mut(), &uri, &self.base, route, client, chained);
+        crate::spin_headers::apply(
+            request.headers_mut(),
+            &uri,
+            &self.base,
+            route,
+            client,
+            chained,
+        );
         // Guests see an absolute URI, as Spin gives them.
         if uri.authority().is_none() {
             let host = request

@@ -29,7 +29,10 @@ pub fn run(manifest: &Manifest) -> anyhow::Result<()> {
                 .status()
                 .with_context(|| format!("cannot run build command for {}", component.id))?;
             if !status.success() {
-                bail!("build command for component {:?} failed ({status})", component.id);
+                bail!(
+                    "build command for component {:?} failed ({status})",
+                    component.id
+                );
             }
         }
     }

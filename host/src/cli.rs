@@ -20,7 +20,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve the application's HTTP triggers (like `spin up`).
     #[command(args_override_self = true)]
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Run every component's build command (like `spin build`).
     Build(BuildArgs),
 }

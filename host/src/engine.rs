@@ -101,11 +101,21 @@ pub fn build_linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
 /// Checks that `component` exports the HTTP handler Spin 4 runs.
 pub fn check_exports(id: &str, engine: &Engine, component: &Component) -> anyhow::Result<()> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
-    if !exports.iter().any(|e| e.starts_with("wasi:http/handler@0.3.0-rc-2026-03-15")) {
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    if !exports
+        .iter()
+        .any(|e| e.starts_with("wasi:http/handler@0.3.0-rc-2026-03-15"))
+    {
         bail!(
             "component {id:?} does not export wasi:http/handler@0.3.0-rc-2026-03-15 (it exports: {}); build it with spin-sdk 6 and #[http_service]",
-            if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") }
+            if exports.is_empty() {
+                "nothing".to_owned()
+            } else {
+                exports.join(", ")
+            }
         );
     }
     Ok(())

@@ -20,7 +20,10 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("Error: cannot start the async runtime: {e}");
@@ -29,7 +32,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            cli::Command::Up(args) => up::run(args).await,
+            cli::Command::Up(args) => up::run(*args).await,
             cli::Command::Build(args) => build_cmd::run_from(&args.from),
         }
     });

@@ -273,7 +273,10 @@ impl Manifest {
                     RawCommand::One(c) => vec![c],
                     RawCommand::Many(cs) => cs,
                 },
-                workdir: b.workdir.map(|w| dir.join(w)).unwrap_or_else(|| dir.clone()),
+                workdir: b
+                    .workdir
+                    .map(|w| dir.join(w))
+                    .unwrap_or_else(|| dir.clone()),
             });
             components.insert(
                 id.clone(),
@@ -410,16 +413,24 @@ command = "cargo build"
 
     #[test]
     fn syntax_error_names_file_and_line() {
-        let err = Manifest::parse(Path::new("spin.toml"), "spin_manifest_version = 2\n[application\n")
-            .unwrap_err()
-            .to_string();
+        let err = Manifest::parse(
+            Path::new("spin.toml"),
+            "spin_manifest_version = 2\n[application\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("spin.toml:2:"), "{err}");
     }
 
     #[test]
     fn unknown_component_is_reported_at_its_line() {
-        let text = GOOD.replace("component = \"api\"\n[[trigger", "component = \"nope\"\n[[trigger");
-        let err = Manifest::parse(Path::new("spin.toml"), &text).unwrap_err().to_string();
+        let text = GOOD.replace(
+            "component = \"api\"\n[[trigger",
+            "component = \"nope\"\n[[trigger",
+        );
+        let err = Manifest::parse(Path::new("spin.toml"), &text)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("spin.toml:10:"), "{err}");
         assert!(err.contains("unknown component \"nope\""), "{err}");
     }
@@ -427,14 +438,21 @@ command = "cargo build"
     #[test]
     fn variable_needs_default_or_required() {
         let text = GOOD.replace("greeting = { default = \"hi\" }", "greeting = {}");
-        let err = Manifest::parse(Path::new("spin.toml"), &text).unwrap_err().to_string();
-        assert!(err.contains("needs `required = true` or a default"), "{err}");
+        let err = Manifest::parse(Path::new("spin.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("needs `required = true` or a default"),
+            "{err}"
+        );
     }
 
     #[test]
     fn wrong_version_is_rejected() {
         let text = GOOD.replace("spin_manifest_version = 2", "spin_manifest_version = 1");
-        let err = Manifest::parse(Path::new("spin.toml"), &text).unwrap_err().to_string();
+        let err = Manifest::parse(Path::new("spin.toml"), &text)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("spin.toml:2:"), "{err}");
     }
 }

@@ -162,7 +162,13 @@ impl RouteTable {
                 .iter()
                 .enumerate()
                 .find(|(_, (_, c))| c == component)?;
-            Some(make_match(index, pattern, c, path.to_owned(), BTreeMap::new()))
+            Some(make_match(
+                index,
+                pattern,
+                c,
+                path.to_owned(),
+                BTreeMap::new(),
+            ))
         })
     }
 

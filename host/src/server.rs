@@ -59,7 +59,10 @@ pub async fn serve(
     }
     drop(listener);
     println!("Shutting down: finishing in-flight requests");
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
         eprintln!("some requests did not finish within {DRAIN_TIMEOUT:?}");
     }
     Ok(())
@@ -73,7 +76,10 @@ async fn handle(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let request = request.map(|b| b.map_err(ErrorCode::from_hyper_request_error).boxed_unsync());
+    let request = request.map(|b| {
+        b.map_err(ErrorCode::from_hyper_request_error)
+            .boxed_unsync()
+    });
     let response = app.handle(request, peer).await;
     println!(
         "{method} {path} {} {:.2}ms",

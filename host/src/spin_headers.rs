@@ -37,7 +37,10 @@ pub fn apply(
     set("spin-component-route", &route.component_route);
     set("spin-client-addr", &client.to_string());
     for (name, value) in &route.params {
-        let header = format!("spin-path-match-{}", name.to_ascii_lowercase().replace('_', "-"));
+        let header = format!(
+            "spin-path-match-{}",
+            name.to_ascii_lowercase().replace('_', "-")
+        );
         set(&header, value);
     }
 }
@@ -68,9 +71,19 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("host", HeaderValue::from_static("fermyon.dev"));
         headers.insert("connection", HeaderValue::from_static("keep-alive"));
-        apply(&mut headers, &uri, "/", &route, "127.0.0.1:8777".parse().unwrap(), false);
+        apply(
+            &mut headers,
+            &uri,
+            "/",
+            &route,
+            "127.0.0.1:8777".parse().unwrap(),
+            false,
+        );
         let h = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
-        assert_eq!(h("spin-full-url"), "http://fermyon.dev/foo/42/bar?key1=value1&key2=value2");
+        assert_eq!(
+            h("spin-full-url"),
+            "http://fermyon.dev/foo/42/bar?key1=value1&key2=value2"
+        );
         assert_eq!(h("spin-path-info"), "/bar");
         assert_eq!(h("spin-matched-route"), "/foo/:userid/...");
         assert_eq!(h("spin-base-path"), "/");
@@ -87,8 +100,18 @@ mod tests {
         let uri: Uri = "/u/7".parse().unwrap();
         let route = table.route(uri.path()).unwrap();
         let mut headers = HeaderMap::new();
-        apply(&mut headers, &uri, "/", &route, "127.0.0.1:1".parse().unwrap(), true);
+        apply(
+            &mut headers,
+            &uri,
+            "/",
+            &route,
+            "127.0.0.1:1".parse().unwrap(),
+            true,
+        );
         assert_eq!(headers.get("spin-path-match-user-id").unwrap(), "7");
-        assert_eq!(headers.get("spin-full-url").unwrap(), "http://localhost/u/7");
+        assert_eq!(
+            headers.get("spin-full-url").unwrap(),
+            "http://localhost/u/7"
+        );
     }
 }

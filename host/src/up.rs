@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use wasmtime_wasi::cli::OutputFile;
 
-use crate::app::{App, ComponentSetup, InstanceSettings};
+use crate::app::{App, AppIdentity, ComponentSetup, InstanceSettings};
 use crate::cli::UpArgs;
 use crate::key_value::ComponentStores;
 use crate::key_value::runtime_config::RuntimeConfig;
@@ -38,7 +38,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let log_dir = args
         .log_dir
         .clone()
-        .or_else(|| runtime_config.log_dir.as_ref().map(|d| runtime_config.dir.join(d)))
+        .or_else(|| {
+            runtime_config
+                .log_dir
+                .as_ref()
+                .map(|d| runtime_config.dir.join(d))
+        })
         .unwrap_or_else(|| state_dir.join("logs"));
 
     let mut providers = vec![Provider::Static(args.variables.iter().cloned().collect())];
@@ -46,7 +51,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let variables = ResolvedVariables::resolve(&manifest, &providers)?;
 
     let served: Vec<&str> = {
-        let mut ids: Vec<&str> = manifest.http_triggers.iter().map(|t| t.component.as_str()).collect();
+        let mut ids: Vec<&str> = manifest
+            .http_triggers
+            .iter()
+            .map(|t| t.component.as_str())
+            .collect();
         ids.sort();
         ids.dedup();
         ids
@@ -66,12 +75,20 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     for id in &served {
         let component = &manifest.components[*id];
         let compile_started = Instant::now();
-        let (compiled, from_cache) =
-            crate::engine::load_component(&engine, id, &component.source, &state_dir.join("cache"))?;
+        let (compiled, from_cache) = crate::engine::load_component(
+            &engine,
+            id,
+            &component.source,
+            &state_dir.join("cache"),
+        )?;
         crate::engine::check_exports(id, &engine, &compiled)?;
         println!(
             "Component {id}: {} in {:.0}ms",
-            if from_cache { "loaded precompiled code" } else { "compiled" },
+            if from_cache {
+                "loaded precompiled code"
+            } else {
+                "compiled"
+            },
             compile_started.elapsed().as_secs_f64() * 1000.0
         );
         let rendered_hosts = component
@@ -118,16 +135,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         idle_timeout: args.idle_instance_timeout,
         request_timeout: args.request_timeout.unwrap_or(Duration::MAX),
     };
-    let app = App::new(
-        manifest.application.name.clone(),
-        manifest.application.version.clone().unwrap_or_default(),
-        manifest.base().to_owned(),
-        routes,
-        &engine,
-        &linker,
-        setups,
-        settings,
-    )?;
+    let identity = AppIdentity {
+        name: manifest.application.name.clone(),
+        version: manifest.application.version.clone().unwrap_or_default(),
+        base: manifest.base().to_owned(),
+    };
+    let app = App::new(identity, routes, &engine, &linker, setups, settings)?;
 
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
@@ -179,10 +192,7 @@ fn print_banner(
         };
         println!("  {component}: http://{addr}{shown}{wildcard}");
     }
-    println!(
-        "Ready in {:.0}ms",
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+    println!("Ready in {:.0}ms", started.elapsed().as_secs_f64() * 1000.0);
 }
 
 /// Calls `path` on the app every `interval`, as a scheduler would.
@@ -195,7 +205,8 @@ async fn tick_loop(app: Arc<App>, path: String, interval: Duration) {
         if let Ok(token) = std::env::var("SLIPWAY_TICK_TOKEN") {
             builder = builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let Ok(request) = builder.body(Empty::<Bytes>::new().map_err(|n| match n {}).boxed_unsync())
+        let Ok(request) =
+            builder.body(Empty::<Bytes>::new().map_err(|n| match n {}).boxed_unsync())
         else {
             eprintln!("tick: invalid path {path:?}");
             return;

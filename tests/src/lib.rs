@@ -53,6 +53,31 @@ pub fn wasm(crate_name: &str) -> PathBuf {
     path
 }
 
+/// Flags for the instance mode the suite runs in: `SLIPWAY_TEST_INSTANCES=fresh`
+/// gives every request a new instance (catches request state kept in
+/// globals); anything else uses Spin's default reuse. Flags a test passes
+/// itself come later and win.
+pub fn instance_mode_args() -> Vec<&'static str> {
+    match std::env::var("SLIPWAY_TEST_INSTANCES").as_deref() {
+        Ok("fresh") => vec!["--max-instance-reuse-count", "1"],
+        _ => vec![],
+    }
+}
+
+/// Copies the application's own `spin.toml` into `dir`, with component
+/// sources made absolute, so the real app runs with its state in `dir`.
+pub fn app_manifest(dir: &TempDir) -> PathBuf {
+    let text = std::fs::read_to_string(workspace_root().join("spin.toml")).expect("spin.toml");
+    let target = target_dir();
+    let text = text.replace(
+        "source = \"target/",
+        &format!("source = \"{}/", target.display()),
+    );
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, text).expect("write manifest");
+    path
+}
+
 /// A directory removed when dropped.
 pub struct TempDir(pub PathBuf);
 
@@ -108,10 +133,10 @@ fn collect_lines(
 ) {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if let (Some(tx), Some(addr)) = (&serving, line.strip_prefix("Serving http://")) {
-                if let Ok(addr) = addr.trim().parse() {
-                    let _ = tx.send(addr);
-                }
+            if let (Some(tx), Some(addr)) = (&serving, line.strip_prefix("Serving http://"))
+                && let Ok(addr) = addr.trim().parse()
+            {
+                let _ = tx.send(addr);
             }
             sink.lock().unwrap().push(line);
         }
@@ -122,9 +147,8 @@ impl Host {
     /// Starts `slipway up --from <manifest> --listen 127.0.0.1:0 <args>` and
     /// waits until it serves.
     pub fn start(manifest: &Path, args: &[&str]) -> Host {
-        Self::try_start(manifest, args, &[]).unwrap_or_else(|f| {
-            panic!("host did not start ({:?}):\n{}", f.status, f.stderr)
-        })
+        Self::try_start(manifest, args, &[])
+            .unwrap_or_else(|f| panic!("host did not start ({:?}):\n{}", f.status, f.stderr))
     }
 
     /// Like [`Host::start`] with extra environment, returning start failures.
@@ -139,6 +163,7 @@ impl Host {
             .arg("--from")
             .arg(manifest)
             .args(["--listen", "127.0.0.1:0"])
+            .args(instance_mode_args())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -150,7 +175,11 @@ impl Host {
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
-        collect_lines(child.stdout.take().expect("stdout"), stdout.clone(), Some(tx));
+        collect_lines(
+            child.stdout.take().expect("stdout"),
+            stdout.clone(),
+            Some(tx),
+        );
         collect_lines(child.stderr.take().expect("stderr"), stderr.clone(), None);
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
         loop {
@@ -182,6 +211,11 @@ impl Host {
                 });
             }
         }
+    }
+
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `http://<addr><path>`.

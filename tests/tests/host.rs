@@ -110,7 +110,12 @@ fn routes_by_specificity_and_passes_spin_headers() {
         h["spin-full-url"],
         format!("http://{}/users/42?x=1", host.addr).as_str()
     );
-    assert!(h["spin-client-addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(
+        h["spin-client-addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
 
     // Exact beats parameter; wildcard gives the rest as path info.
     let me = json(&host.get("/users/me").1);
@@ -136,13 +141,17 @@ fn routes_by_specificity_and_passes_spin_headers() {
         "{lines:?}"
     );
     // Routes are printed at start-up.
-    assert!(lines.iter().any(|l| l.contains("fixture: http://") && l.contains("/op (wildcard)")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("fixture: http://") && l.contains("/op (wildcard)"))
+    );
 }
 
 #[test]
 fn instances_are_reused_by_default_and_fresh_on_request() {
     let dir = TempDir::new("reuse");
-    let host = start(&dir, &[]);
+    let host = start(&dir, &["--max-instance-reuse-count", "128"]);
     let seen: Vec<u64> = (0..5)
         .map(|_| host.get("/op/instance").1.parse().unwrap())
         .collect();
@@ -161,20 +170,39 @@ fn instances_are_reused_by_default_and_fresh_on_request() {
 #[test]
 fn instances_expire_after_the_idle_timeout() {
     let dir = TempDir::new("idle");
-    let host = start(&dir, &["--idle-instance-timeout", "100ms"]);
+    let host = start(
+        &dir,
+        &[
+            "--max-instance-reuse-count",
+            "128",
+            "--idle-instance-timeout",
+            "100ms",
+        ],
+    );
     assert_eq!(host.get("/op/instance").1, "1");
     std::thread::sleep(std::time::Duration::from_millis(400));
-    assert_eq!(host.get("/op/instance").1, "1", "idle instance should be dropped");
+    assert_eq!(
+        host.get("/op/instance").1,
+        "1",
+        "idle instance should be dropped"
+    );
 }
 
 #[test]
 fn key_value_survives_a_restart_and_labels_are_enforced() {
     let dir = TempDir::new("persist");
     let host = start(&dir, &[]);
-    assert_eq!(host.post("/op/kv/set?store=default&key=greeting", b"persisted").0, 200);
+    assert_eq!(
+        host.post("/op/kv/set?store=default&key=greeting", b"persisted")
+            .0,
+        200
+    );
     drop(host);
     let host = start(&dir, &[]);
-    assert_eq!(host.get("/op/kv/get?store=default&key=greeting"), (200, "persisted".into()));
+    assert_eq!(
+        host.get("/op/kv/get?store=default&key=greeting"),
+        (200, "persisted".into())
+    );
     assert!(dir.join(".spin/sqlite_key_value.db").exists());
     // A label the component does not list is denied; keys are listed.
     let (status, body) = host.get("/target/op/kv/get?store=other&key=x");
@@ -186,13 +214,14 @@ fn key_value_survives_a_restart_and_labels_are_enforced() {
 /// Fires `total` requests at `path` from `threads` threads spread over the
 /// given hosts, returning every body.
 fn hammer(hosts: &[Arc<Host>], path: &str, total: usize, threads: usize) -> Vec<String> {
-    let per_thread = total / threads;
     let handles: Vec<_> = (0..threads)
         .map(|t| {
             let host = hosts[t % hosts.len()].clone();
             let path = path.to_owned();
+            // Spread `total` exactly: the first `total % threads` threads do one more.
+            let count = total / threads + usize::from(t < total % threads);
             std::thread::spawn(move || {
-                (0..per_thread)
+                (0..count)
                     .map(|_| {
                         let (status, body) = host.post(&path, b"");
                         assert_eq!(status, 200, "{path}: {body}");
@@ -202,7 +231,10 @@ fn hammer(hosts: &[Arc<Host>], path: &str, total: usize, threads: usize) -> Vec<
             })
         })
         .collect();
-    handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect()
 }
 
 fn assert_all_distinct_up_to(bodies: Vec<String>, n: u64) {
@@ -217,9 +249,15 @@ fn no_lost_increments_between_two_processes_on_one_sqlite_file() {
     let a = Arc::new(start(&dir, &[]));
     let b = Arc::new(start(&dir, &[]));
     let hosts = [a.clone(), b.clone()];
-    assert_all_distinct_up_to(hammer(&hosts, "/op/kv/incr?store=default&key=n", 200, 16), 200);
+    assert_all_distinct_up_to(
+        hammer(&hosts, "/op/kv/incr?store=default&key=n", 200, 16),
+        200,
+    );
     // Compare-and-swap only, starting from a key that does not exist.
-    assert_all_distinct_up_to(hammer(&hosts, "/op/kv/cas-incr?store=default&key=c", 200, 16), 200);
+    assert_all_distinct_up_to(
+        hammer(&hosts, "/op/kv/cas-incr?store=default&key=c", 200, 16),
+        200,
+    );
     for host in hosts {
         assert!(
             !host.stderr().iter().any(|l| l.contains("locked")),
@@ -232,7 +270,14 @@ fn no_lost_increments_between_two_processes_on_one_sqlite_file() {
 fn redis_server() -> Option<(std::process::Child, u16)> {
     let port = unused_port();
     let child = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .ok()?;
@@ -271,8 +316,14 @@ fn no_lost_increments_between_two_processes_on_one_redis() {
     let a = Arc::new(Host::start(&manifest, &args));
     let b = Arc::new(Host::start(&manifest, &args));
     let hosts = [a.clone(), b.clone()];
-    assert_all_distinct_up_to(hammer(&hosts, "/op/kv/incr?store=default&key=n", 200, 16), 200);
-    assert_all_distinct_up_to(hammer(&hosts, "/op/kv/cas-incr?store=default&key=c", 200, 16), 200);
+    assert_all_distinct_up_to(
+        hammer(&hosts, "/op/kv/incr?store=default&key=n", 200, 16),
+        200,
+    );
+    assert_all_distinct_up_to(
+        hammer(&hosts, "/op/kv/cas-incr?store=default&key=c", 200, 16),
+        200,
+    );
     // Spin's Redis encoding: counters are decimal text.
     assert_eq!(a.get("/op/kv/get?store=default&key=n"), (200, "200".into()));
     drop((a, b));
@@ -288,11 +339,20 @@ fn variables_resolve_from_flags_env_and_defaults() {
     let host = Host::try_start(
         &manifest,
         &["--runtime-config-file", rc.to_str().unwrap()],
-        &[("SPIN_VARIABLE_TOKEN", "from-env-secret"), ("SPIN_VARIABLE_WHO", "slipway")],
+        &[
+            ("SPIN_VARIABLE_TOKEN", "from-env-secret"),
+            ("SPIN_VARIABLE_WHO", "slipway"),
+        ],
     )
     .unwrap_or_else(|f| panic!("{}", f.stderr));
-    assert_eq!(host.get("/op/var?name=greeting"), (200, "hello slipway".into()));
-    assert_eq!(host.get("/op/var?name=secret_token"), (200, "from-env-secret".into()));
+    assert_eq!(
+        host.get("/op/var?name=greeting"),
+        (200, "hello slipway".into())
+    );
+    assert_eq!(
+        host.get("/op/var?name=secret_token"),
+        (200, "from-env-secret".into())
+    );
     let (status, body) = host.get("/op/var?name=nope");
     assert_eq!(status, 404);
     assert!(body.contains("nope"), "{body}");
@@ -306,9 +366,13 @@ fn missing_required_variable_stops_start_up() {
     let dir = TempDir::new("missing-var");
     let manifest = fixture_app(&dir, "");
     let rc = runtime_config(&dir, OTHER_STORE);
-    let failure = Host::try_start(&manifest, &["--runtime-config-file", rc.to_str().unwrap()], &[])
-        .err()
-        .expect("start-up must fail");
+    let failure = Host::try_start(
+        &manifest,
+        &["--runtime-config-file", rc.to_str().unwrap()],
+        &[],
+    )
+    .err()
+    .expect("start-up must fail");
     assert!(!failure.status.unwrap().success());
     assert!(failure.stderr.contains("token"), "{}", failure.stderr);
 }
@@ -324,7 +388,10 @@ fn outbound_requests_follow_the_allow_list() {
 
     let (status, body) = host.get(&format!("/op/fetch?url=http://127.0.0.1:{port}/hello"));
     assert_eq!((status, body.as_str()), (200, "200\nfake says hi"));
-    assert_eq!(fake.requests.lock().unwrap().as_slice(), ["GET /hello HTTP/1.1"]);
+    assert_eq!(
+        fake.requests.lock().unwrap().as_slice(),
+        ["GET /hello HTTP/1.1"]
+    );
 
     let denied = format!("/op/fetch?url=http://127.0.0.1:{}/x", other.addr.port());
     let (status, body) = host.get(&denied);
@@ -340,8 +407,7 @@ fn outbound_requests_follow_the_allow_list() {
 fn service_chaining_calls_the_component_in_process() {
     let dir = TempDir::new("chaining");
     let host = start(&dir, &[]);
-    let (status, body) =
-        host.get("/op/fetch?url=http://target.spin.internal/target/op/headers");
+    let (status, body) = host.get("/op/fetch?url=http://target.spin.internal/target/op/headers");
     assert_eq!(status, 200, "{body}");
     let (code, json_body) = body.split_once('\n').unwrap();
     assert_eq!(code, "200");
@@ -359,7 +425,11 @@ fn component_output_goes_to_log_files_and_traps_are_contained() {
     let host = start(&dir, &[]);
     assert_eq!(host.get("/op/log?text=abc").0, 200);
     assert_eq!(host.get("/op/trap").0, 500);
-    assert_eq!(host.get("/op/instance").0, 200, "host keeps serving after a trap");
+    assert_eq!(
+        host.get("/op/instance").0,
+        200,
+        "host keeps serving after a trap"
+    );
     let out = std::fs::read_to_string(dir.join(".spin/logs/fixture_stdout.txt")).unwrap();
     let err = std::fs::read_to_string(dir.join(".spin/logs/fixture_stderr.txt")).unwrap();
     assert!(out.contains("fixture-log-line abc"), "{out}");
@@ -383,7 +453,9 @@ fn second_start_uses_the_compile_cache() {
     drop(host);
     let host = start(&dir, &[]);
     assert!(
-        host.stdout().iter().any(|l| l.contains("loaded precompiled code")),
+        host.stdout()
+            .iter()
+            .any(|l| l.contains("loaded precompiled code")),
         "{:?}",
         host.stdout()
     );
@@ -392,7 +464,9 @@ fn second_start_uses_the_compile_cache() {
 fn start_failure(dir: &TempDir, manifest_text: &str, args: &[&str]) -> String {
     let path = dir.join("spin.toml");
     std::fs::write(&path, manifest_text).unwrap();
-    let failure = Host::try_start(&path, args, &[]).err().expect("start-up must fail");
+    let failure = Host::try_start(&path, args, &[])
+        .err()
+        .expect("start-up must fail");
     assert!(!failure.status.expect("exited").success());
     failure.stderr
 }
@@ -406,23 +480,51 @@ fn start_up_errors_say_what_to_fix() {
         source.display()
     );
 
-    let err = start_failure(&dir, "spin_manifest_version = 2\n[application\nname = 1\n", &[]);
+    let err = start_failure(
+        &dir,
+        "spin_manifest_version = 2\n[application\nname = 1\n",
+        &[],
+    );
     assert!(err.contains("spin.toml:2:"), "{err}");
 
-    let err = start_failure(&dir, &good.replace("component = \"c\"", "component = \"d\""), &[]);
-    assert!(err.contains("spin.toml:6:") && err.contains("unknown component \"d\""), "{err}");
+    let err = start_failure(
+        &dir,
+        &good.replace("component = \"c\"", "component = \"d\""),
+        &[],
+    );
+    assert!(
+        err.contains("spin.toml:6:") && err.contains("unknown component \"d\""),
+        "{err}"
+    );
 
-    let err = start_failure(&dir, &good.replace(&source.display().to_string(), "missing.wasm"), &[]);
-    assert!(err.contains("missing.wasm") && err.contains("cannot read"), "{err}");
+    let err = start_failure(
+        &dir,
+        &good.replace(&source.display().to_string(), "missing.wasm"),
+        &[],
+    );
+    assert!(
+        err.contains("missing.wasm") && err.contains("cannot read"),
+        "{err}"
+    );
 
     std::fs::write(dir.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
-    let err = start_failure(&dir, &good.replace(&source.display().to_string(), "core.wasm"), &[]);
+    let err = start_failure(
+        &dir,
+        &good.replace(&source.display().to_string(), "core.wasm"),
+        &[],
+    );
     assert!(err.contains("not a valid WebAssembly component"), "{err}");
 
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
     let path = dir.join("spin.toml");
     std::fs::write(&path, &good).unwrap();
-    let failure = Host::try_start(&path, &["--listen", &addr], &[]).err().expect("port in use");
-    assert!(failure.stderr.contains("already in use"), "{}", failure.stderr);
+    let failure = Host::try_start(&path, &["--listen", &addr], &[])
+        .err()
+        .expect("port in use");
+    assert!(
+        failure.stderr.contains("already in use"),
+        "{}",
+        failure.stderr
+    );
 }

@@ -93,7 +93,11 @@ mod tests {
     impl KeyValue for MemKv {
         async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
             let v = self.map.borrow().get(key).cloned();
-            Ok(if self.corrupt { v.map(|_| b"x".to_vec()) } else { v })
+            Ok(if self.corrupt {
+                v.map(|_| b"x".to_vec())
+            } else {
+                v
+            })
         }
         async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
             if self.fail_set {
@@ -136,6 +140,9 @@ mod tests {
             ..Default::default()
         };
         let report = futures::executor::block_on(check(&kv, 1));
-        assert_eq!(report.key_value.error.as_deref(), Some("set failed: key-value store: disk full"));
+        assert_eq!(
+            report.key_value.error.as_deref(),
+            Some("set failed: key-value store: disk full")
+        );
     }
 }

@@ -28,6 +28,9 @@ impl KvError {
 /// Result of a backend call.
 pub type KvResult<T> = Result<T, KvError>;
 
+/// Keys with their values (`None`: not set), as `get_many` returns them.
+pub type Entries = Vec<(String, Option<Vec<u8>>)>;
+
 /// Outcome of a compare-and-swap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CasOutcome {
@@ -60,7 +63,7 @@ pub trait Backend: Send + Sync + 'static {
         new: Vec<u8>,
     ) -> BoxFuture<'_, KvResult<CasOutcome>>;
     /// The values of many keys.
-    fn get_many(&self, keys: Vec<String>) -> BoxFuture<'_, KvResult<Vec<(String, Option<Vec<u8>>)>>>;
+    fn get_many(&self, keys: Vec<String>) -> BoxFuture<'_, KvResult<Entries>>;
     /// Sets many keys in one atomic write.
     fn set_many(&self, entries: Vec<(String, Vec<u8>)>) -> BoxFuture<'_, KvResult<()>>;
     /// Removes many keys in one atomic write.

@@ -9,7 +9,7 @@ use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::OnceCell;
 
-use super::{Backend, CasOutcome, KvError, KvResult};
+use super::{Backend, CasOutcome, Entries, KvError, KvResult};
 
 /// Sets KEYS[1] to ARGV[2] if it holds ARGV[1] (or, when ARGV[3] is "absent",
 /// if it is not set). Returns {1} on success, {0, current} otherwise.
@@ -132,12 +132,14 @@ impl Backend for RedisStore {
                 [redis::Value::Int(0), redis::Value::BulkString(current)] => {
                     Ok(CasOutcome::Conflict(Some(current.clone())))
                 }
-                other => Err(KvError(format!("unexpected CAS reply from redis: {other:?}"))),
+                other => Err(KvError(format!(
+                    "unexpected CAS reply from redis: {other:?}"
+                ))),
             }
         })
     }
 
-    fn get_many(&self, keys: Vec<String>) -> BoxFuture<'_, KvResult<Vec<(String, Option<Vec<u8>>)>>> {
+    fn get_many(&self, keys: Vec<String>) -> BoxFuture<'_, KvResult<Entries>> {
         Box::pin(async move {
             if keys.is_empty() {
                 return Ok(Vec::new());

@@ -131,7 +131,11 @@ impl RuntimeConfig {
             let path = state_dir.join("sqlite_key_value.db");
             let summary = format!("sqlite {}", path.display());
             let db = open_sqlite(Some(path))?;
-            stores.insert("default", Arc::new(SqliteStore::new(db, "default")), summary);
+            stores.insert(
+                "default",
+                Arc::new(SqliteStore::new(db, "default")),
+                summary,
+            );
         }
         for (label, config) in &self.key_value_store {
             match config {
@@ -184,8 +188,14 @@ type = "env"
 "#,
         )
         .unwrap();
-        assert!(matches!(config.key_value_store["default"], StoreConfig::Redis { .. }));
-        assert!(matches!(config.key_value_store["cache"], StoreConfig::Spin { .. }));
+        assert!(matches!(
+            config.key_value_store["default"],
+            StoreConfig::Redis { .. }
+        ));
+        assert!(matches!(
+            config.key_value_store["cache"],
+            StoreConfig::Spin { .. }
+        ));
         assert_eq!(config.providers().len(), 2);
     }
 

@@ -109,9 +109,7 @@ impl key_value::HostStoreWithStore for SpinKeyValue {
         };
         accessor.with(|mut view| {
             let stream = StreamReader::new(&mut view, keys)?;
-            let future = FutureReader::new(&mut view, async move {
-                wasmtime::error::Ok(outcome)
-            })?;
+            let future = FutureReader::new(&mut view, async move { wasmtime::error::Ok(outcome) })?;
             Ok((stream, future))
         })
     }

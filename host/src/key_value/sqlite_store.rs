@@ -20,7 +20,7 @@ use futures::future::BoxFuture;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::{Backend, CasOutcome, KvError, KvResult};
+use super::{Backend, CasOutcome, Entries, KvError, KvResult};
 
 /// Most writes folded into one transaction.
 const MAX_BATCH: usize = 1024;
@@ -169,7 +169,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>) {
 
 /// Runs every op in one immediate transaction. A failing op rolls back to
 /// its own savepoint and reports its error; the rest commit together.
-fn run_batch(conn: &Connection, batch: &[WriteJob]) -> rusqlite::Result<Vec<KvResult<WriteResult>>> {
+fn run_batch(
+    conn: &Connection,
+    batch: &[WriteJob],
+) -> rusqlite::Result<Vec<KvResult<WriteResult>>> {
     begin_immediate(conn)?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
@@ -307,7 +310,13 @@ impl Backend for SqliteStore {
     }
 
     fn set(&self, key: String, value: Vec<u8>) -> BoxFuture<'_, KvResult<()>> {
-        Box::pin(async move { done(self.db.write(WriteOp::Set(self.name.clone(), key, value)).await) })
+        Box::pin(async move {
+            done(
+                self.db
+                    .write(WriteOp::Set(self.name.clone(), key, value))
+                    .await,
+            )
+        })
     }
 
     fn delete(&self, key: String) -> BoxFuture<'_, KvResult<()>> {
@@ -363,7 +372,7 @@ impl Backend for SqliteStore {
         })
     }
 
-    fn get_many(&self, keys: Vec<String>) -> BoxFuture<'_, KvResult<Vec<(String, Option<Vec<u8>>)>>> {
+    fn get_many(&self, keys: Vec<String>) -> BoxFuture<'_, KvResult<Entries>> {
         let name = self.name.clone();
         Box::pin(async move {
             self.db
@@ -377,11 +386,23 @@ impl Backend for SqliteStore {
     }
 
     fn set_many(&self, entries: Vec<(String, Vec<u8>)>) -> BoxFuture<'_, KvResult<()>> {
-        Box::pin(async move { done(self.db.write(WriteOp::SetMany(self.name.clone(), entries)).await) })
+        Box::pin(async move {
+            done(
+                self.db
+                    .write(WriteOp::SetMany(self.name.clone(), entries))
+                    .await,
+            )
+        })
     }
 
     fn delete_many(&self, keys: Vec<String>) -> BoxFuture<'_, KvResult<()>> {
-        Box::pin(async move { done(self.db.write(WriteOp::DeleteMany(self.name.clone(), keys)).await) })
+        Box::pin(async move {
+            done(
+                self.db
+                    .write(WriteOp::DeleteMany(self.name.clone(), keys))
+                    .await,
+            )
+        })
     }
 }
 
@@ -434,7 +455,10 @@ mod tests {
         let (s, _d) = store().await;
         assert_eq!(s.increment("n".into(), 5).await.unwrap(), 5);
         assert_eq!(s.increment("n".into(), 0).await.unwrap(), 5);
-        assert_eq!(s.get("n".into()).await.unwrap(), Some(5i64.to_le_bytes().to_vec()));
+        assert_eq!(
+            s.get("n".into()).await.unwrap(),
+            Some(5i64.to_le_bytes().to_vec())
+        );
         s.set("text".into(), b"abc".to_vec()).await.unwrap();
         assert!(s.increment("text".into(), 1).await.is_err());
     }
@@ -443,15 +467,21 @@ mod tests {
     async fn cas_on_absent_key_is_create_if_absent() {
         let (s, _d) = store().await;
         assert_eq!(
-            s.compare_and_swap("k".into(), None, b"x".to_vec()).await.unwrap(),
+            s.compare_and_swap("k".into(), None, b"x".to_vec())
+                .await
+                .unwrap(),
             CasOutcome::Swapped
         );
         assert_eq!(
-            s.compare_and_swap("k".into(), None, b"y".to_vec()).await.unwrap(),
+            s.compare_and_swap("k".into(), None, b"y".to_vec())
+                .await
+                .unwrap(),
             CasOutcome::Conflict(Some(b"x".to_vec()))
         );
         assert_eq!(
-            s.compare_and_swap("k".into(), Some(b"x".to_vec()), b"z".to_vec()).await.unwrap(),
+            s.compare_and_swap("k".into(), Some(b"x".to_vec()), b"z".to_vec())
+                .await
+                .unwrap(),
             CasOutcome::Swapped
         );
     }

@@ -127,7 +127,11 @@ impl atomics::Host for HostState {
         key: String,
         delta: i64,
     ) -> wasmtime::Result<Result<i64, store::Error>> {
-        Ok(self.bucket(&bucket)?.increment(key, delta).await.map_err(other))
+        Ok(self
+            .bucket(&bucket)?
+            .increment(key, delta)
+            .await
+            .map_err(other))
     }
 
     async fn swap(
@@ -196,7 +200,11 @@ impl batch::Host for HostState {
         bucket: Resource<BucketHandle>,
         key_values: Vec<(String, Vec<u8>)>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
-        Ok(self.bucket(&bucket)?.set_many(key_values).await.map_err(other))
+        Ok(self
+            .bucket(&bucket)?
+            .set_many(key_values)
+            .await
+            .map_err(other))
     }
 
     async fn delete_many(

@@ -65,7 +65,10 @@ impl AllowedHosts {
 
     /// Whether a request to `scheme://host:port` is allowed.
     pub fn allows(&self, scheme: &str, host: &str, port: Option<u16>) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         let port = port.or_else(|| default_port(scheme));
         self.entries.iter().any(|e| {
             let scheme_ok = e.scheme.as_deref().is_none_or(|s| s == scheme);
@@ -116,8 +119,16 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, BadEntry> {
         "" => return Err(bad("missing host")),
         "*" => HostPattern::Any,
         h if h.starts_with("*.") => HostPattern::Subdomains(h[1..].to_ascii_lowercase()),
-        h if h.contains('*') => return Err(bad("`*` may only stand for the whole host or leading labels")),
-        h => HostPattern::Exact(h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()),
+        h if h.contains('*') => {
+            return Err(bad(
+                "`*` may only stand for the whole host or leading labels",
+            ));
+        }
+        h => HostPattern::Exact(
+            h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase(),
+        ),
     };
     let port = match port {
         None if scheme == "*" || default_port(scheme).is_none() => {

@@ -62,7 +62,10 @@ impl WasiHttpHooks for OutboundHooks {
             let (response, io) =
                 wasmtime_wasi_http::p3::default_send_request(request, options).await?;
             use http_body_util::BodyExt;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as IoFuture,
+            ))
         })
     }
 }

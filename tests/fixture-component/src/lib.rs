@@ -62,11 +62,19 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
             reply(StatusCode::OK, n.to_string())
         }
         Some("echo") => {
-            let body = request.into_body().bytes().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let body = request
+                .into_body()
+                .bytes()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             reply(StatusCode::OK, String::from_utf8_lossy(&body).into_owned())
         }
         Some("kv/set") => {
-            let body = request.into_body().bytes().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let body = request
+                .into_body()
+                .bytes()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let store = spin_sdk::key_value::Store::open(param("store")).await?;
             store.set(param("key"), &body).await?;
             reply(StatusCode::OK, "stored")
@@ -118,8 +126,8 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
             Err(e) => reply(StatusCode::NOT_FOUND, format!("{e}")),
         },
         Some("fetch") => {
-            let outbound = http::Request::get(param("url"))
-                .body(spin_sdk::http::EmptyBody::new())?;
+            let outbound =
+                http::Request::get(param("url")).body(spin_sdk::http::EmptyBody::new())?;
             match spin_sdk::http::send(outbound).await {
                 Ok(response) => {
                     let status = response.status().as_u16();
