@@ -15,7 +15,7 @@ pub struct BadEntry {
 enum HostPattern {
     Any,
     Exact(String),
-    /// `*.suffix`: any name ending in `.suffix`.
+    /// `*.example.com`, stored as `.example.com`: any name ending in it.
     Subdomains(String),
 }
 
@@ -77,7 +77,7 @@ impl AllowedHosts {
                 HostPattern::Exact(h) => *h == host,
                 HostPattern::Subdomains(suffix) => host
                     .strip_suffix(suffix.as_str())
-                    .is_some_and(|prefix| prefix.ends_with('.') && prefix.len() > 1),
+                    .is_some_and(|prefix| !prefix.is_empty()),
             };
             let port_ok = match (&e.port, port) {
                 (PortPattern::Any, _) => true,
