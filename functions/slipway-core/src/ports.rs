@@ -46,7 +46,9 @@ pub trait KeyValue {
         new: &[u8],
     ) -> Result<Swap, KvError> {
         let _ = (key, expected, new);
-        Err(KvError("compare-and-swap is not supported by this store".into()))
+        Err(KvError(
+            "compare-and-swap is not supported by this store".into(),
+        ))
     }
 }
 
@@ -114,7 +116,9 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     /// Whether the status is 2xx.
