@@ -142,6 +142,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let app = App::new(identity, routes, &engine, &linker, setups, settings)?;
 
+    let shutdown = shutdown_signal()?;
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
@@ -158,7 +159,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if let (Some(path), Some(interval)) = (args.tick_path.clone(), args.tick_interval) {
         tokio::spawn(tick_loop(app.clone(), path, interval));
     }
-    crate::server::serve(app, listener, shutdown_signal()).await
+    crate::server::serve(app, listener, shutdown).await
 }
 
 fn log_file(dir: &Path, id: &str, stream: &str) -> anyhow::Result<OutputFile> {
@@ -218,25 +219,17 @@ async fn tick_loop(app: Arc<App>, path: String, interval: Duration) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+/// Registers the Ctrl-C and SIGTERM handlers now (so a signal that comes
+/// right after start-up is not missed) and returns a future that resolves
+/// when either arrives.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+    })
 }
