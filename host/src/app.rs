@@ -17,8 +17,8 @@ use tokio::sync::oneshot;
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Result as WasmResult};
-use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::cli::OutputFile;
+use wasmtime_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::handler::{HandlerState, Proxy, ProxyHandler, ProxyPre, StoreBundle};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
@@ -65,6 +65,8 @@ pub struct ComponentSetup {
     pub stdout: OutputFile,
     /// Where its stderr goes.
     pub stderr: OutputFile,
+    /// Directories it sees (Spin `files`), read-only.
+    pub mounts: Vec<crate::files::Mount>,
 }
 
 /// The [`HandlerState`] of one component's instance pool.
@@ -84,6 +86,9 @@ impl HandlerState for ComponentPool {
         wasi.envs(&setup.env)
             .stdout(setup.stdout.clone())
             .stderr(setup.stderr.clone());
+        for mount in &setup.mounts {
+            wasi.preopened_dir(&mount.host, &mount.guest, DirPerms::READ, FilePerms::READ)?;
+        }
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),

@@ -6,6 +6,7 @@ mod bindings;
 mod build_cmd;
 mod cli;
 mod engine;
+mod files;
 mod key_value;
 mod manifest;
 mod outbound;

@@ -116,6 +116,24 @@ pub struct Component {
     pub environment: BTreeMap<String, String>,
     /// The build command, if any.
     pub build: Option<BuildSettings>,
+    /// Files made visible to the component.
+    pub files: Vec<FileMount>,
+}
+
+/// One entry of a component's `files`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FileMount {
+    /// A glob pattern relative to the manifest; matches appear at the same
+    /// relative path under `/`.
+    Pattern(String),
+    /// A directory mounted at `destination`.
+    Directory {
+        /// Directory relative to the manifest.
+        source: String,
+        /// Absolute path in the guest.
+        destination: String,
+    },
 }
 
 /// `[component.<id>.build]`.
@@ -171,6 +189,8 @@ struct RawComponent {
     environment: BTreeMap<String, String>,
     #[serde(default)]
     build: Option<RawBuild>,
+    #[serde(default)]
+    files: Vec<FileMount>,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +308,7 @@ impl Manifest {
                     variables: comp.variables,
                     environment: comp.environment,
                     build,
+                    files: comp.files,
                 },
             );
         }

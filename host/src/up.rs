@@ -116,6 +116,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             allowed: Arc::new(allowed),
             stdout: log_file(&log_dir, id, "stdout")?,
             stderr: log_file(&log_dir, id, "stderr")?,
+            mounts: crate::files::prepare(
+                id,
+                &component.files,
+                &manifest.dir,
+                &state_dir.join("files").join(id),
+            )?,
         });
     }
 

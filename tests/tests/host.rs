@@ -48,6 +48,8 @@ key_value_stores = ["default", "other"]
 allowed_outbound_hosts = ["http://127.0.0.1:{{{{ fake_port }}}}", "http://target.spin.internal"]
 variables = {{ greeting = "hello {{{{ who }}}}", secret_token = "{{{{ token }}}}" }}
 
+files = [{{ source = "mounted", destination = "/config" }}, "static/*.txt"]
+
 [component.me]
 source = "{source}"
 [component.files]
@@ -62,6 +64,11 @@ key_value_stores = ["default"]
     );
     let path = dir.join("spin.toml");
     std::fs::write(&path, manifest).unwrap();
+    std::fs::create_dir_all(dir.join("mounted")).unwrap();
+    std::fs::write(dir.join("mounted/app.toml"), "answer = 42\n").unwrap();
+    std::fs::create_dir_all(dir.join("static")).unwrap();
+    std::fs::write(dir.join("static/hello.txt"), "hello file").unwrap();
+    std::fs::write(dir.join("static/skip.md"), "not matched").unwrap();
     path
 }
 
@@ -417,6 +424,26 @@ fn service_chaining_calls_the_component_in_process() {
     // Chaining to a component not in the allow-list is refused.
     let (status, body) = host.get("/op/fetch?url=http://files.spin.internal/files/x");
     assert_eq!(status, 502, "{body}");
+}
+
+#[test]
+fn files_are_mounted_read_only() {
+    let dir = TempDir::new("files");
+    let host = start(&dir, &[]);
+    assert_eq!(
+        host.get("/op/file?path=/config/app.toml"),
+        (200, "answer = 42\n".into())
+    );
+    assert_eq!(
+        host.get("/op/file?path=/static/hello.txt"),
+        (200, "hello file".into())
+    );
+    assert_eq!(host.get("/op/file?path=/static/skip.md").0, 404);
+    assert_eq!(
+        host.get("/target/op/file?path=/config/app.toml").0,
+        404,
+        "other components see nothing"
+    );
 }
 
 #[test]

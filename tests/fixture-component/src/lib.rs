@@ -144,6 +144,10 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
                 Err(e) => reply(StatusCode::BAD_GATEWAY, format!("{e:?}")),
             }
         }
+        Some("file") => match std::fs::read_to_string(param("path")) {
+            Ok(text) => reply(StatusCode::OK, text),
+            Err(e) => reply(StatusCode::NOT_FOUND, e.to_string()),
+        },
         Some("log") => {
             println!("fixture-log-line {}", param("text"));
             eprintln!("fixture-err-line {}", param("text"));
