@@ -2,8 +2,16 @@
 //! through the small traits in [`ports`], so it is tested natively and the
 //! Spin components are thin adapters.
 
+pub mod builders;
+pub mod config;
 pub mod health;
+pub mod hooks;
+pub mod pipeline;
 pub mod ports;
+pub mod providers;
+pub mod runs;
+#[cfg(test)]
+mod testing;
 
 /// The product name shown by every component.
 pub const APP_NAME: &str = "slipway";

@@ -165,3 +165,10 @@ pub trait Clock {
     /// Waits `ms` milliseconds.
     async fn sleep(&self, ms: u64);
 }
+
+/// Secrets, looked up by name (Spin variables declared `secret = true`).
+#[allow(async_fn_in_trait)]
+pub trait Secrets {
+    /// The secret called `name`, if set and not empty.
+    async fn get(&self, name: &str) -> Option<String>;
+}

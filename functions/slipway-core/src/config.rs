@@ -1,0 +1,242 @@
+//! The control-plane configuration (`config/slipway.toml`, packaged with the
+//! Spin app through `files`). It holds no secrets: wherever a secret is
+//! needed, it names the Spin variable (declared `secret = true`) that holds it.
+//!
+//! ```toml
+//! public_url = "https://slipway.example.com"   # base of callback and status links
+//!
+//! [providers.github]
+//! api_base = "https://api.github.com"          # GitHub Enterprise: https://ghe.example.com/api/v3
+//! token_secret = "github_token"                # Spin variable with an API token
+//! webhook_secret = "github_webhook_secret"     # Spin variable with the webhook secret
+//!
+//! [apps.shop]
+//! provider = "github"
+//! repo = "acme/shop"
+//! pipeline_path = ".slipway/pipeline.toml"     # default
+//! webhook_secret = "shop_webhook_secret"       # optional, overrides the provider's
+//!
+//! [build_services.jenkins]
+//! type = "jenkins"
+//! url = "https://jenkins.example.com"
+//! user = "slipway"
+//! token_secret = "jenkins_token"
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::builders::BuildServiceConfig;
+use crate::providers::Provider;
+
+/// The whole control-plane configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlPlane {
+    /// Public base URL of this Slipway (no trailing slash needed).
+    pub public_url: String,
+    /// Git providers by name (`github`, `gitlab`, `gitee`, `codeup`,
+    /// `bitbucket`, `gitea`).
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderSettings>,
+    /// Apps by name.
+    #[serde(default)]
+    pub apps: BTreeMap<String, AppConfig>,
+    /// Build services by name.
+    #[serde(default)]
+    pub build_services: BTreeMap<String, BuildServiceConfig>,
+    /// Environments by name (their container services).
+    #[serde(default)]
+    pub environments: BTreeMap<String, toml::Table>,
+}
+
+/// How to reach one git provider.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSettings {
+    /// API base URL (default: the provider's public cloud API).
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// Spin variable holding an API token (file reads, commit statuses).
+    #[serde(default)]
+    pub token_secret: Option<String>,
+    /// Spin variable holding the webhook secret or token.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+    /// Codeup organisation id.
+    #[serde(default)]
+    pub organization: Option<String>,
+}
+
+/// One application under Slipway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// Provider name (a key of `[providers]`, or a provider's default name).
+    pub provider: String,
+    /// Repository path, e.g. `acme/shop` or `group/sub/project`.
+    pub repo: String,
+    /// Where the pipeline file lives in the repository.
+    #[serde(default = "default_pipeline_path")]
+    pub pipeline_path: String,
+    /// Spin variable with this app's webhook secret (overrides the provider's).
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+}
+
+fn default_pipeline_path() -> String {
+    ".slipway/pipeline.toml".into()
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("slipway.toml: {0}")]
+pub struct ConfigError(pub String);
+
+/// The public API of a provider when no `api_base` is configured.
+pub fn default_api_base(provider: Provider) -> &'static str {
+    match provider {
+        Provider::GitHub => "https://api.github.com",
+        Provider::GitLab => "https://gitlab.com/api/v4",
+        Provider::Gitee => "https://gitee.com/api/v5",
+        Provider::Codeup => "https://openapi-rdc.aliyuncs.com",
+        Provider::Bitbucket => "https://api.bitbucket.org/2.0",
+        Provider::Gitea => "https://gitea.com/api/v1",
+    }
+}
+
+impl ControlPlane {
+    /// Parses and checks the configuration text.
+    pub fn parse(text: &str) -> Result<ControlPlane, ConfigError> {
+        let config: ControlPlane = toml::from_str(text).map_err(|e| {
+            let at = e.span().map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                format!("line {}: ", before.matches('\n').count() + 1)
+            });
+            ConfigError(format!("{}{}", at.unwrap_or_default(), e.message().trim()))
+        })?;
+        for name in config.providers.keys() {
+            if Provider::from_path_segment(name).is_none() {
+                return Err(ConfigError(format!("unknown provider {name:?}")));
+            }
+        }
+        for (name, app) in &config.apps {
+            if Provider::from_path_segment(&app.provider).is_none() {
+                return Err(ConfigError(format!(
+                    "app {name:?}: unknown provider {:?}",
+                    app.provider
+                )));
+            }
+            if app.repo.trim_matches('/').is_empty() {
+                return Err(ConfigError(format!("app {name:?}: repo is empty")));
+            }
+        }
+        if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://"))
+        {
+            return Err(ConfigError(
+                "public_url must start with http:// or https://".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The app whose repository is `repo` on `provider` (case-insensitive).
+    pub fn app_for(&self, provider: Provider, repo: &str) -> Option<(&str, &AppConfig)> {
+        let repo = repo.trim_matches('/');
+        self.apps.iter().find_map(|(name, app)| {
+            let same_provider = Provider::from_path_segment(&app.provider) == Some(provider);
+            (same_provider && app.repo.trim_matches('/').eq_ignore_ascii_case(repo))
+                .then_some((name.as_str(), app))
+        })
+    }
+
+    /// Settings of `provider` (defaults when not configured).
+    pub fn provider(&self, provider: Provider) -> ProviderSettings {
+        self.providers
+            .iter()
+            .find(|(name, _)| Provider::from_path_segment(name) == Some(provider))
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// The provider's API base URL.
+    pub fn api_base(&self, provider: Provider) -> String {
+        self.provider(provider)
+            .api_base
+            .unwrap_or_else(|| default_api_base(provider).to_owned())
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The Spin variable holding the webhook secret for `app`.
+    pub fn webhook_secret_name(&self, provider: Provider, app: &AppConfig) -> Option<String> {
+        app.webhook_secret
+            .clone()
+            .or_else(|| self.provider(provider).webhook_secret)
+    }
+
+    /// `public_url` without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+public_url = "https://slipway.example.com/"
+[providers.github]
+api_base = "http://127.0.0.1:9000/"
+token_secret = "github_token"
+webhook_secret = "github_webhook_secret"
+[providers.gitlab]
+webhook_secret = "gitlab_webhook_secret"
+[apps.shop]
+provider = "github"
+repo = "Acme/Shop"
+[apps.billing]
+provider = "gitlab"
+repo = "acme/platform/billing"
+webhook_secret = "billing_secret"
+"#;
+
+    #[test]
+    fn finds_apps_and_provider_settings() {
+        let c = ControlPlane::parse(EXAMPLE).unwrap();
+        let (name, app) = c.app_for(Provider::GitHub, "acme/shop").unwrap();
+        assert_eq!(name, "shop");
+        assert_eq!(app.pipeline_path, ".slipway/pipeline.toml");
+        assert!(c.app_for(Provider::GitLab, "acme/shop").is_none());
+        assert_eq!(c.api_base(Provider::GitHub), "http://127.0.0.1:9000");
+        assert_eq!(c.api_base(Provider::Gitee), "https://gitee.com/api/v5");
+        assert_eq!(c.public_base(), "https://slipway.example.com");
+        let (_, billing) = c
+            .app_for(Provider::GitLab, "acme/platform/billing")
+            .unwrap();
+        assert_eq!(
+            c.webhook_secret_name(Provider::GitLab, billing).as_deref(),
+            Some("billing_secret")
+        );
+        assert_eq!(
+            c.webhook_secret_name(Provider::GitHub, app).as_deref(),
+            Some("github_webhook_secret")
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_providers() {
+        assert!(ControlPlane::parse("public_url = \"https://x\"\ncolour = 1\n").is_err());
+        let err = ControlPlane::parse(
+            "public_url = \"https://x\"\n[apps.a]\nprovider = \"svn\"\nrepo = \"a/b\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown provider \"svn\""),
+            "{err}"
+        );
+        assert!(ControlPlane::parse("public_url = \"ftp://x\"\n").is_err());
+    }
+}

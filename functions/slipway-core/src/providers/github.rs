@@ -1,0 +1,418 @@
+//! GitHub webhooks. The GitHub-shaped payload parsing here is shared with
+//! Gitea/Forgejo, whose payloads are GitHub-compatible.
+
+use super::payload::{
+    changed_paths, commits, decode_body, first_str, is_zero_sha, opt_bool, opt_str, opt_u64,
+    req_first_str, req_str, req_u64,
+};
+use super::signature::verify_hex;
+use super::{
+    AuthError, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent, PushEvent,
+    WorkflowRunEvent, header,
+};
+use serde_json::Value;
+
+/// GitHub lists at most this many commits in a push payload.
+const MAX_PUSH_COMMITS: usize = 2048;
+/// … and at most this many files per list of one commit.
+const MAX_FILES_PER_LIST: usize = 3000;
+
+/// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, raw body)>`.
+pub(super) fn verify(headers: &Headers, body: &[u8], secret: &str) -> Result<(), AuthError> {
+    let name = "x-hub-signature-256";
+    let value = header(headers, name).ok_or(AuthError::MissingHeader(name))?;
+    verify_hex(name, value, "sha256=", secret, body)
+}
+
+/// Parses a delivery named by `X-GitHub-Event`.
+pub(super) fn parse(headers: &Headers, body: &[u8]) -> Result<ParsedEvent, EventError> {
+    let event = header(headers, "x-github-event")
+        .ok_or_else(|| EventError::Malformed("missing X-GitHub-Event header".into()))?;
+    let json = decode_body(headers, body)?;
+    parse_event(event, &json)
+}
+
+/// Dispatches a GitHub-shaped payload on its event name (shared with Gitea).
+pub(super) fn parse_event(event: &str, json: &Value) -> Result<ParsedEvent, EventError> {
+    Ok(match event {
+        "ping" => ParsedEvent::Ping,
+        "push" => ParsedEvent::Push(push(json)?),
+        "pull_request" => ParsedEvent::MergeRequest(pull_request(json)?),
+        "workflow_run" => ParsedEvent::WorkflowRun(workflow_run(json)?),
+        "check_run" => ParsedEvent::WorkflowRun(check_run(json)?),
+        "create" | "delete" => ParsedEvent::Ignored {
+            event: event.to_owned(),
+            reason: "the matching push event carries the commit".into(),
+        },
+        other => ParsedEvent::Ignored {
+            event: other.to_owned(),
+            reason: "not an event Slipway acts on".into(),
+        },
+    })
+}
+
+fn push(json: &Value) -> Result<PushEvent, EventError> {
+    let git_ref = req_str(json, "ref")?;
+    let before = req_str(json, "before")?;
+    let after = req_str(json, "after")?;
+    let repo = req_str(json, "repository.full_name")?;
+    let list = commits(json);
+    let (changed_paths, mut paths_complete) = changed_paths(list, Some(MAX_FILES_PER_LIST));
+    if list.len() >= MAX_PUSH_COMMITS {
+        paths_complete = false;
+    }
+    // Gitea reports the real count beside a possibly shortened list.
+    if opt_u64(json, "total_commits").is_some_and(|n| n > list.len() as u64) {
+        paths_complete = false;
+    }
+    Ok(PushEvent {
+        repo: repo.to_owned(),
+        clone_url: opt_str(json, "repository.clone_url").map(str::to_owned),
+        git_ref: git_ref.to_owned(),
+        before: before.to_owned(),
+        after: after.to_owned(),
+        deleted: opt_bool(json, "deleted").unwrap_or_else(|| is_zero_sha(after)),
+        created: opt_bool(json, "created").unwrap_or_else(|| is_zero_sha(before)),
+        pusher: first_str(
+            json,
+            &[
+                "pusher.login",
+                "pusher.username",
+                "pusher.name",
+                "sender.login",
+            ],
+        )
+        .map(str::to_owned),
+        changed_paths,
+        paths_complete,
+    })
+}
+
+fn pull_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
+    let action = req_str(json, "action")?;
+    let merged = opt_bool(json, "pull_request.merged").unwrap_or(false);
+    let action = match action {
+        "opened" => MrAction::Opened,
+        // GitHub says `synchronize`, Gitea `synchronized`.
+        "synchronize" | "synchronized" => MrAction::Updated,
+        "reopened" => MrAction::Reopened,
+        "closed" if merged => MrAction::Merged,
+        "closed" => MrAction::Closed,
+        other => MrAction::Other(other.to_owned()),
+    };
+    let number = match req_u64(json, "number") {
+        Ok(n) => n,
+        Err(_) => req_u64(json, "pull_request.number")?,
+    };
+    let repo = req_first_str(
+        json,
+        &["repository.full_name", "pull_request.base.repo.full_name"],
+    )?;
+    Ok(MergeRequestEvent {
+        repo: repo.to_owned(),
+        number,
+        action,
+        source_branch: req_str(json, "pull_request.head.ref")?.to_owned(),
+        target_branch: req_str(json, "pull_request.base.ref")?.to_owned(),
+        head_sha: req_str(json, "pull_request.head.sha")?.to_owned(),
+        // `head.repo` is null when the fork was deleted.
+        source_repo: opt_str(json, "pull_request.head.repo.full_name")
+            .unwrap_or(repo)
+            .to_owned(),
+        url: opt_str(json, "pull_request.html_url").map(str::to_owned),
+        draft: opt_bool(json, "pull_request.draft").unwrap_or(false),
+    })
+}
+
+fn workflow_run(json: &Value) -> Result<WorkflowRunEvent, EventError> {
+    Ok(WorkflowRunEvent {
+        repo: req_str(json, "repository.full_name")?.to_owned(),
+        action: req_str(json, "action")?.to_owned(),
+        id: req_u64(json, "workflow_run.id")?,
+        name: first_str(json, &["workflow_run.name", "workflow.name"])
+            .unwrap_or_default()
+            .to_owned(),
+        status: req_str(json, "workflow_run.status")?.to_owned(),
+        conclusion: opt_str(json, "workflow_run.conclusion").map(str::to_owned),
+        head_sha: req_str(json, "workflow_run.head_sha")?.to_owned(),
+        head_branch: opt_str(json, "workflow_run.head_branch").map(str::to_owned),
+        html_url: req_str(json, "workflow_run.html_url")?.to_owned(),
+        run_attempt: opt_u64(json, "workflow_run.run_attempt").unwrap_or(1),
+    })
+}
+
+fn check_run(json: &Value) -> Result<WorkflowRunEvent, EventError> {
+    Ok(WorkflowRunEvent {
+        repo: req_str(json, "repository.full_name")?.to_owned(),
+        action: req_str(json, "action")?.to_owned(),
+        id: req_u64(json, "check_run.id")?,
+        name: req_str(json, "check_run.name")?.to_owned(),
+        status: req_str(json, "check_run.status")?.to_owned(),
+        conclusion: opt_str(json, "check_run.conclusion").map(str::to_owned),
+        head_sha: req_str(json, "check_run.head_sha")?.to_owned(),
+        head_branch: opt_str(json, "check_run.check_suite.head_branch").map(str::to_owned),
+        html_url: req_str(json, "check_run.html_url")?.to_owned(),
+        run_attempt: 1,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::test_support::{headers, hmac_hex, json};
+    use crate::providers::{Provider, parse as parse_any, verify as verify_any};
+
+    const PUSH_NEW_BRANCH: &str =
+        include_str!("../../tests/fixtures/providers/github/push_new_branch.json");
+    const PUSH_TAG_DELETED: &str =
+        include_str!("../../tests/fixtures/providers/github/push_tag_deleted.json");
+    const PING: &str = include_str!("../../tests/fixtures/providers/github/ping.json");
+    const PR_OPENED: &str =
+        include_str!("../../tests/fixtures/providers/github/pull_request_opened.json");
+    const PR_SYNC: &str =
+        include_str!("../../tests/fixtures/providers/github/pull_request_synchronize.json");
+    const PR_CLOSED: &str =
+        include_str!("../../tests/fixtures/providers/github/pull_request_closed.json");
+    const WORKFLOW_RUN: &str =
+        include_str!("../../tests/fixtures/providers/github/workflow_run_completed.json");
+    const CHECK_RUN: &str =
+        include_str!("../../tests/fixtures/providers/github/check_run_completed.json");
+    const CREATE: &str = include_str!("../../tests/fixtures/providers/github/create.json");
+
+    const DOC_SECRET: &str = "It's a Secret to Everybody";
+    const DOC_SIG: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    fn event(name: &str, body: &str) -> Result<ParsedEvent, EventError> {
+        let h = headers(&[
+            ("x-github-event", name),
+            ("content-type", "application/json"),
+        ]);
+        parse_any(Provider::GitHub, &h, body.as_bytes())
+    }
+
+    fn push_of(body: &str) -> PushEvent {
+        match event("push", body).expect("push parses") {
+            ParsedEvent::Push(p) => p,
+            other => panic!("expected a push, got {other:?}"),
+        }
+    }
+
+    fn mr_of(body: &str) -> MergeRequestEvent {
+        match event("pull_request", body).expect("pull_request parses") {
+            ParsedEvent::MergeRequest(m) => m,
+            other => panic!("expected a merge request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn documented_signature_vector() {
+        let h = headers(&[("X-Hub-Signature-256", DOC_SIG)]);
+        verify_any(Provider::GitHub, &h, b"Hello, World!", DOC_SECRET, 0).expect("doc vector");
+    }
+
+    #[test]
+    fn signature_rejections() {
+        let h = headers(&[("x-hub-signature-256", DOC_SIG)]);
+        assert_eq!(
+            verify_any(Provider::GitHub, &h, b"Hello, World!", "wrong secret", 0),
+            Err(AuthError::Mismatch("x-hub-signature-256"))
+        );
+        assert_eq!(
+            verify_any(Provider::GitHub, &h, b"Hello, World?", DOC_SECRET, 0),
+            Err(AuthError::Mismatch("x-hub-signature-256"))
+        );
+        // The legacy SHA-1 header alone is not accepted.
+        let sha1 = headers(&[(
+            "x-hub-signature",
+            "sha1=01dc10d0c83e72ed246219cdd91669667fe2ca59",
+        )]);
+        assert_eq!(
+            verify_any(Provider::GitHub, &sha1, b"Hello, World!", DOC_SECRET, 0),
+            Err(AuthError::MissingHeader("x-hub-signature-256"))
+        );
+        let bare = headers(&[("x-hub-signature-256", &DOC_SIG[7..])]);
+        assert!(matches!(
+            verify_any(Provider::GitHub, &bare, b"Hello, World!", DOC_SECRET, 0),
+            Err(AuthError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn signature_covers_the_raw_form_body() {
+        let form = format!(
+            "payload={}",
+            url::form_urlencoded::byte_serialize(PING.as_bytes()).collect::<String>()
+        );
+        let sig = format!("sha256={}", hmac_hex("s3cret", form.as_bytes()));
+        let h = headers(&[
+            ("x-hub-signature-256", &sig),
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-github-event", "ping"),
+        ]);
+        verify_any(Provider::GitHub, &h, form.as_bytes(), "s3cret", 0).expect("raw bytes signed");
+        assert_eq!(
+            parse_any(Provider::GitHub, &h, form.as_bytes()),
+            Ok(ParsedEvent::Ping)
+        );
+    }
+
+    #[test]
+    fn form_encoded_push() {
+        let form = format!(
+            "payload={}",
+            url::form_urlencoded::byte_serialize(PUSH_NEW_BRANCH.as_bytes()).collect::<String>()
+        );
+        let h = headers(&[
+            ("x-github-event", "push"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ]);
+        let ParsedEvent::Push(p) = parse_any(Provider::GitHub, &h, form.as_bytes()).expect("form")
+        else {
+            panic!("expected a push")
+        };
+        assert_eq!(p, push_of(PUSH_NEW_BRANCH));
+    }
+
+    #[test]
+    fn documented_new_branch_push() {
+        let p = push_of(PUSH_NEW_BRANCH);
+        assert_eq!(p.repo, "Codertocat/Hello-World");
+        assert_eq!(
+            p.clone_url.as_deref(),
+            Some("https://github.com/Codertocat/Hello-World.git")
+        );
+        assert_eq!(p.branch(), Some("master"));
+        assert_eq!(p.before, "0".repeat(40));
+        assert_eq!(p.after, "6113728f27ae82c7b1a177c8d03f9e96e0adf246");
+        assert!(p.created && !p.deleted);
+        assert_eq!(p.pusher.as_deref(), Some("Codertocat"));
+        assert_eq!(p.changed_paths, vec!["README.md"]);
+        assert!(p.paths_complete);
+    }
+
+    #[test]
+    fn documented_tag_deletion_push() {
+        let p = push_of(PUSH_TAG_DELETED);
+        assert_eq!(p.tag(), Some("simple-tag"));
+        assert!(p.deleted && !p.created);
+        assert_eq!(p.after, "0".repeat(40));
+        assert!(p.changed_paths.is_empty());
+        assert!(
+            !p.paths_complete,
+            "no commits: path filters must not exclude it"
+        );
+    }
+
+    #[test]
+    fn push_with_modified_and_removed_files() {
+        let mut v = json(PUSH_NEW_BRANCH);
+        v["created"] = false.into();
+        v["before"] = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e".into();
+        v["commits"][0]["modified"] = serde_json::json!(["src/lib.rs"]);
+        v["commits"][0]["removed"] = serde_json::json!(["old.txt"]);
+        let p = push_of(&v.to_string());
+        assert!(!p.created);
+        assert_eq!(p.changed_paths, vec!["README.md", "old.txt", "src/lib.rs"]);
+        assert!(p.paths_complete);
+    }
+
+    #[test]
+    fn capped_push_is_incomplete() {
+        let mut v = json(PUSH_NEW_BRANCH);
+        let commit = v["commits"][0].clone();
+        v["commits"] = serde_json::Value::Array(vec![commit; MAX_PUSH_COMMITS]);
+        assert!(!push_of(&v.to_string()).paths_complete);
+    }
+
+    #[test]
+    fn ping_create_and_other_events() {
+        assert_eq!(event("ping", PING), Ok(ParsedEvent::Ping));
+        assert!(matches!(
+            event("create", CREATE),
+            Ok(ParsedEvent::Ignored { ref event, .. }) if event == "create"
+        ));
+        assert!(matches!(
+            event("star", "{}"),
+            Ok(ParsedEvent::Ignored { ref event, .. }) if event == "star"
+        ));
+    }
+
+    #[test]
+    fn documented_pull_requests() {
+        let opened = mr_of(PR_OPENED);
+        assert_eq!(opened.repo, "Codertocat/Hello-World");
+        assert_eq!(opened.number, 2);
+        assert_eq!(opened.action, MrAction::Opened);
+        assert_eq!(opened.source_branch, "changes");
+        assert_eq!(opened.target_branch, "master");
+        assert_eq!(opened.head_sha, "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
+        assert_eq!(opened.source_repo, "Codertocat/Hello-World");
+        assert_eq!(
+            opened.url.as_deref(),
+            Some("https://github.com/Codertocat/Hello-World/pull/2")
+        );
+        assert!(!opened.draft);
+        assert_eq!(mr_of(PR_SYNC).action, MrAction::Updated);
+        assert_eq!(mr_of(PR_CLOSED).action, MrAction::Closed);
+        let mut merged = json(PR_CLOSED);
+        merged["pull_request"]["merged"] = true.into();
+        assert_eq!(mr_of(&merged.to_string()).action, MrAction::Merged);
+        let mut ready = json(PR_OPENED);
+        ready["action"] = "ready_for_review".into();
+        ready["pull_request"]["draft"] = true.into();
+        let ready = mr_of(&ready.to_string());
+        assert_eq!(ready.action, MrAction::Other("ready_for_review".into()));
+        assert!(ready.draft);
+    }
+
+    #[test]
+    fn documented_workflow_and_check_runs() {
+        let ParsedEvent::WorkflowRun(run) = event("workflow_run", WORKFLOW_RUN).expect("run")
+        else {
+            panic!("expected a workflow run")
+        };
+        assert_eq!(run.repo, "octo-org/octo-repo");
+        assert_eq!(run.action, "completed");
+        assert_eq!(run.id, 289782451);
+        assert_eq!(
+            run.name, "test",
+            "empty run name falls back to the workflow's"
+        );
+        assert_eq!(run.status, "completed");
+        assert_eq!(run.conclusion.as_deref(), Some("success"));
+        assert_eq!(run.head_sha, "3484a3fb816e0859fd6e1cea078d76385ff50625");
+        assert_eq!(run.head_branch.as_deref(), Some("master"));
+        assert_eq!(
+            run.html_url,
+            "https://github.com/octo-org/octo-repo/actions/runs/289782451"
+        );
+        assert_eq!(run.run_attempt, 1);
+        let ParsedEvent::WorkflowRun(check) = event("check_run", CHECK_RUN).expect("check") else {
+            panic!("expected a check run")
+        };
+        assert_eq!(check.id, 128620228);
+        assert_eq!(check.name, "Octocoders-linter");
+        assert_eq!(check.head_branch.as_deref(), Some("changes"));
+        assert_eq!(check.conclusion.as_deref(), Some("success"));
+    }
+
+    #[test]
+    fn malformed_bodies_and_missing_fields() {
+        let e = event("push", "{\"ref\": ").expect_err("truncated JSON");
+        assert!(e.to_string().contains("body is not JSON"), "{e}");
+        let mut v = json(PUSH_NEW_BRANCH);
+        v.as_object_mut().map(|o| o.remove("after"));
+        assert_eq!(
+            event("push", &v.to_string()),
+            Err(EventError::Malformed("missing field `after`".into()))
+        );
+        let mut v = json(PR_OPENED);
+        v["pull_request"]["head"]
+            .as_object_mut()
+            .map(|o| o.remove("sha"));
+        let e = event("pull_request", &v.to_string()).expect_err("no head sha");
+        assert!(e.to_string().contains("`pull_request.head.sha`"), "{e}");
+        let e = parse_any(Provider::GitHub, &headers(&[]), PING.as_bytes()).expect_err("no event");
+        assert!(e.to_string().contains("X-GitHub-Event"), "{e}");
+    }
+}

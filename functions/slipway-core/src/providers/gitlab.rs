@@ -1,0 +1,403 @@
+//! GitLab webhooks. The GitLab-shaped push parsing here is shared with
+//! Codeup, whose payloads follow GitLab's.
+
+use super::payload::{
+    changed_paths, commits, decode_body, first_str, get, is_zero_sha, opt_bool, opt_str, opt_u64,
+    repo_path_of_url, req_str, req_u64,
+};
+use super::signature::{ct_eq_secret, verify_standard_webhooks};
+use super::{
+    AuthError, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent, PipelineEvent,
+    PushEvent, header,
+};
+use serde_json::Value;
+
+/// `X-Gitlab-Token` equal to the secret, or — when the secret is a
+/// `whsec_…` signing token and the delivery is signed — a Standard-Webhooks
+/// `webhook-signature` within ±5 minutes.
+pub(super) fn verify(
+    headers: &Headers,
+    body: &[u8],
+    secret: &str,
+    now_ms: u64,
+) -> Result<(), AuthError> {
+    let token = header(headers, "x-gitlab-token");
+    let signature = header(headers, "webhook-signature");
+    if let (Some(signature), true) = (signature, secret.starts_with("whsec_")) {
+        return verify_standard_webhooks(
+            header(headers, "webhook-id"),
+            header(headers, "webhook-timestamp"),
+            signature,
+            body,
+            secret,
+            now_ms,
+        );
+    }
+    match (token, signature) {
+        (Some(token), _) if ct_eq_secret(token, secret) => Ok(()),
+        (Some(_), _) => Err(AuthError::Mismatch("x-gitlab-token")),
+        (None, Some(_)) => Err(AuthError::MissingHeader(
+            "x-gitlab-token (webhook-signature needs a whsec_ signing token as the secret)",
+        )),
+        (None, None) => Err(AuthError::MissingHeader(
+            "x-gitlab-token or webhook-signature",
+        )),
+    }
+}
+
+/// Parses a delivery by its `object_kind` (falling back to `X-Gitlab-Event`).
+pub(super) fn parse(headers: &Headers, body: &[u8]) -> Result<ParsedEvent, EventError> {
+    let json = decode_body(headers, body)?;
+    let event_header = header(headers, "x-gitlab-event");
+    let kind = opt_str(&json, "object_kind").or(match event_header {
+        Some("Push Hook") => Some("push"),
+        Some("Tag Push Hook") => Some("tag_push"),
+        Some("Merge Request Hook") => Some("merge_request"),
+        Some("Pipeline Hook") => Some("pipeline"),
+        _ => None,
+    });
+    Ok(match kind {
+        Some("push" | "tag_push") => ParsedEvent::Push(push(&json)?),
+        Some("merge_request") => ParsedEvent::MergeRequest(merge_request(&json)?),
+        Some("pipeline") => ParsedEvent::Pipeline(pipeline(&json)?),
+        other => ParsedEvent::Ignored {
+            event: event_header.or(other).unwrap_or("unknown").to_owned(),
+            reason: "not an event Slipway acts on".into(),
+        },
+    })
+}
+
+fn push(json: &Value) -> Result<PushEvent, EventError> {
+    let repo = match first_str(json, &["project.path_with_namespace"]) {
+        Some(path) => path.to_owned(),
+        None => opt_str(json, "repository.homepage")
+            .and_then(repo_path_of_url)
+            .ok_or_else(|| {
+                EventError::Malformed("missing field `project.path_with_namespace`".into())
+            })?,
+    };
+    let clone_url = first_str(json, &["project.git_http_url", "repository.git_http_url"]);
+    gitlab_shaped_push(json, repo, clone_url.map(str::to_owned))
+}
+
+/// A push from a GitLab-shaped payload (`ref`, `before`, `after`,
+/// `user_username`/`user_name`, `commits[]`, `total_commits_count`), with
+/// the repository already resolved by the caller.
+pub(super) fn gitlab_shaped_push(
+    json: &Value,
+    repo: String,
+    clone_url: Option<String>,
+) -> Result<PushEvent, EventError> {
+    let before = req_str(json, "before")?;
+    let after = req_str(json, "after")?;
+    let list = commits(json);
+    let (changed_paths, mut paths_complete) = changed_paths(list, None);
+    // GitLab keeps only the newest 20 commits; the total tells.
+    if opt_u64(json, "total_commits_count").is_some_and(|n| n > list.len() as u64) {
+        paths_complete = false;
+    }
+    Ok(PushEvent {
+        repo,
+        clone_url,
+        git_ref: req_str(json, "ref")?.to_owned(),
+        before: before.to_owned(),
+        after: after.to_owned(),
+        deleted: is_zero_sha(after),
+        created: is_zero_sha(before),
+        pusher: first_str(json, &["user_username", "user_name"]).map(str::to_owned),
+        changed_paths,
+        paths_complete,
+    })
+}
+
+fn merge_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
+    let action = match req_str(json, "object_attributes.action")? {
+        "open" => MrAction::Opened,
+        "reopen" => MrAction::Reopened,
+        "close" => MrAction::Closed,
+        "merge" => MrAction::Merged,
+        // `oldrev` is present only when the update pushed new code.
+        "update" if get(json, "object_attributes.oldrev").is_some() => MrAction::Updated,
+        other => MrAction::Other(other.to_owned()),
+    };
+    let repo = match first_str(
+        json,
+        &[
+            "project.path_with_namespace",
+            "object_attributes.target.path_with_namespace",
+        ],
+    ) {
+        Some(r) => r,
+        None => {
+            return Err(EventError::Malformed(
+                "missing field `project.path_with_namespace`".into(),
+            ));
+        }
+    };
+    Ok(MergeRequestEvent {
+        repo: repo.to_owned(),
+        number: req_u64(json, "object_attributes.iid")?,
+        action,
+        source_branch: req_str(json, "object_attributes.source_branch")?.to_owned(),
+        target_branch: req_str(json, "object_attributes.target_branch")?.to_owned(),
+        head_sha: req_str(json, "object_attributes.last_commit.id")?.to_owned(),
+        source_repo: opt_str(json, "object_attributes.source.path_with_namespace")
+            .unwrap_or(repo)
+            .to_owned(),
+        url: opt_str(json, "object_attributes.url").map(str::to_owned),
+        draft: opt_bool(json, "object_attributes.draft").unwrap_or(false)
+            || opt_bool(json, "object_attributes.work_in_progress").unwrap_or(false),
+    })
+}
+
+fn pipeline(json: &Value) -> Result<PipelineEvent, EventError> {
+    let status = req_str(json, "object_attributes.status")?;
+    let short_ref = req_str(json, "object_attributes.ref")?;
+    let git_ref = if short_ref.starts_with("refs/") {
+        short_ref.to_owned()
+    } else if opt_bool(json, "object_attributes.tag").unwrap_or(false) {
+        format!("refs/tags/{short_ref}")
+    } else {
+        format!("refs/heads/{short_ref}")
+    };
+    Ok(PipelineEvent {
+        repo: req_str(json, "project.path_with_namespace")?.to_owned(),
+        id: req_u64(json, "object_attributes.id")?,
+        status: status.to_owned(),
+        sha: req_str(json, "object_attributes.sha")?.to_owned(),
+        git_ref,
+        url: opt_str(json, "object_attributes.url").map(str::to_owned),
+        duration: opt_u64(json, "object_attributes.duration"),
+        finished: matches!(status, "success" | "failed" | "canceled" | "skipped"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::test_support::{headers, json};
+    use crate::providers::{Provider, parse as parse_any, verify as verify_any};
+
+    const PUSH: &str = include_str!("../../tests/fixtures/providers/gitlab/push.json");
+    const TAG_PUSH: &str = include_str!("../../tests/fixtures/providers/gitlab/tag_push.json");
+    const MR: &str = include_str!("../../tests/fixtures/providers/gitlab/merge_request.json");
+    const PIPELINE: &str = include_str!("../../tests/fixtures/providers/gitlab/pipeline.json");
+
+    const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const SW_BODY: &[u8] = br#"{"test": 2432232314}"#;
+
+    fn sw_headers() -> Headers {
+        headers(&[
+            ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+            ("webhook-timestamp", "1614265330"),
+            (
+                "webhook-signature",
+                "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            ),
+        ])
+    }
+
+    fn event(name: &str, body: &str) -> Result<ParsedEvent, EventError> {
+        parse_any(
+            Provider::GitLab,
+            &headers(&[("x-gitlab-event", name)]),
+            body.as_bytes(),
+        )
+    }
+
+    fn push_of(name: &str, body: &str) -> PushEvent {
+        match event(name, body).expect("push parses") {
+            ParsedEvent::Push(p) => p,
+            other => panic!("expected a push, got {other:?}"),
+        }
+    }
+
+    fn mr_of(body: &str) -> MergeRequestEvent {
+        match event("Merge Request Hook", body).expect("MR parses") {
+            ParsedEvent::MergeRequest(m) => m,
+            other => panic!("expected a merge request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn secret_token() {
+        let h = headers(&[("X-Gitlab-Token", "s3cret")]);
+        verify_any(Provider::GitLab, &h, b"{}", "s3cret", 0).expect("token matches");
+        assert_eq!(
+            verify_any(Provider::GitLab, &h, b"{}", "other", 0),
+            Err(AuthError::Mismatch("x-gitlab-token"))
+        );
+        assert!(matches!(
+            verify_any(Provider::GitLab, &Headers::new(), b"{}", "s3cret", 0),
+            Err(AuthError::MissingHeader(_))
+        ));
+    }
+
+    #[test]
+    fn standard_webhooks_vector() {
+        let now = 1_614_265_330_000;
+        verify_any(Provider::GitLab, &sw_headers(), SW_BODY, SW_SECRET, now).expect("vector");
+        assert_eq!(
+            verify_any(
+                Provider::GitLab,
+                &sw_headers(),
+                b"{\"test\": 1}",
+                SW_SECRET,
+                now
+            ),
+            Err(AuthError::Mismatch("webhook-signature"))
+        );
+        assert!(matches!(
+            verify_any(
+                Provider::GitLab,
+                &sw_headers(),
+                SW_BODY,
+                SW_SECRET,
+                now + 301_000
+            ),
+            Err(AuthError::OutsideWindow { .. })
+        ));
+        // A signed delivery checked against a plain secret needs the token header.
+        assert!(matches!(
+            verify_any(Provider::GitLab, &sw_headers(), SW_BODY, "plain", now),
+            Err(AuthError::MissingHeader(_))
+        ));
+    }
+
+    #[test]
+    fn documented_push() {
+        let p = push_of("Push Hook", PUSH);
+        assert_eq!(p.repo, "mike/diaspora");
+        assert_eq!(
+            p.clone_url.as_deref(),
+            Some("http://example.com/mike/diaspora.git")
+        );
+        assert_eq!(p.branch(), Some("master"));
+        assert_eq!(p.before, "95790bf891e76fee5e1747ab589903a6a1f80f22");
+        assert_eq!(p.after, "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
+        assert!(!p.created && !p.deleted);
+        assert_eq!(p.pusher.as_deref(), Some("jsmith"));
+        assert_eq!(
+            p.changed_paths,
+            vec!["CHANGELOG", "app/controller/application.rb"]
+        );
+        assert!(
+            !p.paths_complete,
+            "total_commits_count 4 > 2 listed commits"
+        );
+        let mut all = json(PUSH);
+        all["total_commits_count"] = 2.into();
+        assert!(push_of("Push Hook", &all.to_string()).paths_complete);
+    }
+
+    #[test]
+    fn documented_tag_push_and_deletion() {
+        let t = push_of("Tag Push Hook", TAG_PUSH);
+        assert_eq!(t.repo, "jsmith/example");
+        assert_eq!(t.tag(), Some("v1.0.0"));
+        assert!(t.created && !t.deleted);
+        assert_eq!(t.pusher.as_deref(), Some("John Smith"));
+        assert!(!t.paths_complete);
+        let mut deleted = json(TAG_PUSH);
+        deleted["before"] = "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7".into();
+        deleted["after"] = "0".repeat(40).into();
+        deleted["checkout_sha"] = serde_json::Value::Null;
+        let d = push_of("Tag Push Hook", &deleted.to_string());
+        assert!(d.deleted && !d.created);
+        let mut branch_gone = json(PUSH);
+        branch_gone["after"] = "0".repeat(40).into();
+        branch_gone["commits"] = serde_json::json!([]);
+        branch_gone["total_commits_count"] = 0.into();
+        let b = push_of("Push Hook", &branch_gone.to_string());
+        assert!(b.deleted && b.changed_paths.is_empty() && !b.paths_complete);
+    }
+
+    #[test]
+    fn documented_merge_request() {
+        let m = mr_of(MR);
+        assert_eq!(m.repo, "gitlabhq/gitlab-test");
+        assert_eq!(m.number, 1);
+        assert_eq!(m.action, MrAction::Opened);
+        assert_eq!(m.source_branch, "ms-viewport");
+        assert_eq!(m.target_branch, "master");
+        assert_eq!(m.head_sha, "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
+        assert_eq!(m.source_repo, "awesome_space/awesome_project");
+        assert_eq!(
+            m.url.as_deref(),
+            Some("http://example.com/diaspora/merge_requests/1")
+        );
+        assert!(!m.draft);
+        let mut v = json(MR);
+        v["object_attributes"]["action"] = "update".into();
+        assert_eq!(
+            mr_of(&v.to_string()).action,
+            MrAction::Other("update".into())
+        );
+        v["object_attributes"]["oldrev"] = "95790bf891e76fee5e1747ab589903a6a1f80f22".into();
+        assert_eq!(mr_of(&v.to_string()).action, MrAction::Updated);
+        for (raw, want) in [
+            ("merge", MrAction::Merged),
+            ("close", MrAction::Closed),
+            ("reopen", MrAction::Reopened),
+        ] {
+            v["object_attributes"]["action"] = raw.into();
+            assert_eq!(mr_of(&v.to_string()).action, want);
+        }
+        v["object_attributes"]["draft"] = true.into();
+        assert!(mr_of(&v.to_string()).draft);
+    }
+
+    #[test]
+    fn documented_pipeline() {
+        let ParsedEvent::Pipeline(p) = event("Pipeline Hook", PIPELINE).expect("pipeline") else {
+            panic!("expected a pipeline")
+        };
+        assert_eq!(p.repo, "gitlab-org/gitlab-test");
+        assert_eq!(p.id, 31);
+        assert_eq!(p.status, "success");
+        assert_eq!(p.sha, "bcbb5ec396a2c0f828686f14fac9b80b780504f2");
+        assert_eq!(p.git_ref, "refs/heads/master");
+        assert_eq!(
+            p.url.as_deref(),
+            Some("http://example.com/gitlab-org/gitlab-test/-/pipelines/31")
+        );
+        assert_eq!(p.duration, Some(63));
+        assert!(p.finished);
+        let mut running = json(PIPELINE);
+        running["object_attributes"]["status"] = "running".into();
+        running["object_attributes"]["tag"] = true.into();
+        running["object_attributes"]["duration"] = serde_json::Value::Null;
+        let ParsedEvent::Pipeline(r) = event("Pipeline Hook", &running.to_string()).expect("p")
+        else {
+            panic!("expected a pipeline")
+        };
+        assert!(!r.finished);
+        assert_eq!(r.git_ref, "refs/tags/master");
+        assert_eq!(r.duration, None);
+    }
+
+    #[test]
+    fn other_events_malformed_bodies_and_missing_fields() {
+        assert!(matches!(
+            event("Note Hook", r#"{"object_kind": "note"}"#),
+            Ok(ParsedEvent::Ignored { ref event, .. }) if event == "Note Hook"
+        ));
+        let e = event("Push Hook", "<html>").expect_err("not JSON");
+        assert!(e.to_string().contains("body is not JSON"), "{e}");
+        let mut v = json(PUSH);
+        v.as_object_mut().map(|o| o.remove("after"));
+        assert_eq!(
+            event("Push Hook", &v.to_string()),
+            Err(EventError::Malformed("missing field `after`".into()))
+        );
+        let mut v = json(MR);
+        v["object_attributes"]
+            .as_object_mut()
+            .map(|o| o.remove("last_commit"));
+        let e = event("Merge Request Hook", &v.to_string()).expect_err("no last commit");
+        assert!(
+            e.to_string().contains("`object_attributes.last_commit.id`"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! Pipeline runs: the records kept in the key-value store, their statuses
+//! and the transitions between them.
+//!
+//! Key layout (all JSON unless noted):
+//!
+//! | key | value |
+//! |---|---|
+//! | `app/{app}/runs` | counter (Spin's encoding): the last run number handed out |
+//! | `run/{app}/{number}` | [`RunRecord`], changed only by compare-and-swap on its bytes; `version` inside goes up by one per change |
+//! | `event/{hash}` | counter: claims of one event (whoever gets 1 creates the run) |
+//! | `event/{hash}/run` | the run id created for that event |
+//!
+//! A run id is `{app}-{number}`; the number comes from an atomic increment,
+//! so the run's key is new and owned by its creator.
+
+mod store;
+mod transitions;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::Pipeline;
+
+pub use store::{Claim, RunStore, StoreError, event_hash};
+pub use transitions::TransitionError;
+
+/// Status of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Created, nothing started yet.
+    Queued,
+    /// At least one stage started.
+    Running,
+    /// Every stage succeeded.
+    Succeeded,
+    /// A stage failed (or the pipeline file was invalid).
+    Failed,
+    /// Cancelled by someone.
+    Cancelled,
+    /// A stage ran past its timeout.
+    TimedOut,
+}
+
+impl RunStatus {
+    /// Whether the run has ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Cancelled | Self::TimedOut
+        )
+    }
+}
+
+/// Status of a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageStatus {
+    /// Waiting for its needs, or for its (re)start.
+    Queued,
+    /// Started on its service.
+    Running,
+    /// Done and good.
+    Succeeded,
+    /// Done and bad, or could not be started.
+    Failed,
+    /// Cancelled, or skipped because something it needs failed.
+    Cancelled,
+    /// Ran past its timeout.
+    TimedOut,
+    /// An approval stage waiting for a person.
+    WaitingForApproval,
+}
+
+impl StageStatus {
+    /// Whether the stage has ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Cancelled | Self::TimedOut
+        )
+    }
+}
+
+/// What started the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunTrigger {
+    /// Provider name.
+    pub provider: String,
+    /// Repository path.
+    pub repo: String,
+    /// Clone URL, if the event had one.
+    pub clone_url: Option<String>,
+    /// Full ref (`refs/heads/main`, `refs/tags/v1`, or the MR source branch ref).
+    pub git_ref: String,
+    /// The commit the run builds.
+    pub commit: String,
+    /// `push`, `tag` or `merge_request`.
+    pub kind: String,
+    /// Target branch of a merge request.
+    #[serde(default)]
+    pub target_branch: Option<String>,
+    /// Merge request number, for MR runs.
+    pub merge_request: Option<u64>,
+    /// Who pushed.
+    pub actor: Option<String>,
+    /// Provider delivery id of the webhook.
+    pub delivery_id: Option<String>,
+}
+
+/// An image a stage reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageArtifact {
+    /// Reference, e.g. `registry.example.com/shop`.
+    pub reference: String,
+    /// `sha256:…` digest.
+    pub digest: Option<String>,
+}
+
+/// One stage of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// Current status.
+    pub status: StageStatus,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// Trigger calls made for the current attempt.
+    #[serde(default)]
+    pub trigger_calls: u32,
+    /// When the next trigger retry is due (a tick picks it up).
+    #[serde(default)]
+    pub next_trigger_at_ms: Option<u64>,
+    /// Set while one request is starting the stage, so no other does.
+    #[serde(default)]
+    pub start_claimed_at_ms: Option<u64>,
+    /// When it started on its service.
+    pub started_at_ms: Option<u64>,
+    /// When it ended.
+    pub finished_at_ms: Option<u64>,
+    /// The build service's id for it (queue item, run id, pipeline id, …).
+    pub external_id: Option<String>,
+    /// Link to it on the build service.
+    pub url: Option<String>,
+    /// Why it failed, or what it waits for.
+    pub reason: Option<String>,
+    /// Test results as reported.
+    #[serde(default)]
+    pub tests: Option<serde_json::Value>,
+    /// Image built by this stage.
+    #[serde(default)]
+    pub image: Option<ImageArtifact>,
+    /// Link to the logs.
+    #[serde(default)]
+    pub log_url: Option<String>,
+}
+
+impl StageRecord {
+    /// A stage that has not started.
+    pub fn queued() -> Self {
+        StageRecord {
+            status: StageStatus::Queued,
+            attempt: 1,
+            trigger_calls: 0,
+            next_trigger_at_ms: None,
+            start_claimed_at_ms: None,
+            started_at_ms: None,
+            finished_at_ms: None,
+            external_id: None,
+            url: None,
+            reason: None,
+            tests: None,
+            image: None,
+            log_url: None,
+        }
+    }
+}
+
+/// One recorded change of status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    /// When, in ms since the epoch.
+    pub at_ms: u64,
+    /// The stage, or none for the run itself.
+    pub stage: Option<String>,
+    /// Attempt of the stage.
+    #[serde(default)]
+    pub attempt: Option<u32>,
+    /// New status (kebab-case).
+    pub to: String,
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Goes up by one with every stored change.
+    pub version: u64,
+    /// `{app}-{number}`.
+    pub id: String,
+    /// App name.
+    pub app: String,
+    /// Run number within the app.
+    pub number: u64,
+    /// Current status.
+    pub status: RunStatus,
+    /// What started it.
+    pub trigger: RunTrigger,
+    /// The pipeline read at the commit (none when it could not be read).
+    pub pipeline: Option<Pipeline>,
+    /// Why the run failed before any stage (e.g. invalid pipeline file).
+    pub error: Option<String>,
+    /// Stages by name.
+    pub stages: BTreeMap<String, StageRecord>,
+    /// Creation time.
+    pub created_at_ms: u64,
+    /// When it ended.
+    pub finished_at_ms: Option<u64>,
+    /// Every status change, oldest first.
+    pub transitions: Vec<Transition>,
+}
+
+/// `{app}-{number}`.
+pub fn run_id(app: &str, number: u64) -> String {
+    format!("{app}-{number}")
+}
+
+/// Splits a run id into app and number.
+pub fn parse_run_id(id: &str) -> Option<(&str, u64)> {
+    let (app, number) = id.rsplit_once('-')?;
+    let number = number.parse().ok()?;
+    (!app.is_empty()).then_some((app, number))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,327 @@
+//! Transitions of runs and stages. Each returns whether anything changed;
+//! applying the same transition twice changes nothing the second time.
+
+use super::{RunRecord, RunStatus, RunTrigger, StageRecord, StageStatus, Transition, run_id};
+use crate::pipeline::{Pipeline, StageKind};
+
+/// A transition that does not apply to the record as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// The run has no such stage.
+    #[error("run has no stage {0:?}")]
+    UnknownStage(String),
+    /// The transition is for another attempt than the current one.
+    #[error("stage {stage:?} is at attempt {current}, not {given}")]
+    StaleAttempt {
+        /// Stage name.
+        stage: String,
+        /// Its current attempt.
+        current: u32,
+        /// The attempt the caller named.
+        given: u32,
+    },
+    /// The stage already ended (differently).
+    #[error("stage {stage:?} already ended as {status}")]
+    AlreadyFinished {
+        /// Stage name.
+        stage: String,
+        /// How it ended.
+        status: String,
+    },
+}
+
+fn status_name<T: serde::Serialize>(status: &T) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl RunRecord {
+    /// A new run: queued stages from `pipeline`, or failed at once with the
+    /// reason when the pipeline could not be read.
+    pub fn new(
+        app: &str,
+        number: u64,
+        trigger: RunTrigger,
+        pipeline: Result<Pipeline, String>,
+        now_ms: u64,
+    ) -> RunRecord {
+        let mut record = RunRecord {
+            version: 1,
+            id: run_id(app, number),
+            app: app.to_owned(),
+            number,
+            status: RunStatus::Queued,
+            trigger,
+            pipeline: None,
+            error: None,
+            stages: Default::default(),
+            created_at_ms: now_ms,
+            finished_at_ms: None,
+            transitions: Vec::new(),
+        };
+        match pipeline {
+            Ok(p) => {
+                for stage in &p.stages {
+                    record
+                        .stages
+                        .insert(stage.name.clone(), StageRecord::queued());
+                }
+                record.pipeline = Some(p);
+                record.log(now_ms, None, None, "queued");
+            }
+            Err(reason) => {
+                record.error = Some(reason);
+                record.status = RunStatus::Failed;
+                record.finished_at_ms = Some(now_ms);
+                record.log(now_ms, None, None, "failed");
+            }
+        }
+        record
+    }
+
+    fn log(&mut self, at_ms: u64, stage: Option<&str>, attempt: Option<u32>, to: &str) {
+        self.transitions.push(Transition {
+            at_ms,
+            stage: stage.map(str::to_owned),
+            attempt,
+            to: to.to_owned(),
+        });
+    }
+
+    fn stage_mut(
+        &mut self,
+        stage: &str,
+        attempt: u32,
+    ) -> Result<&mut StageRecord, TransitionError> {
+        let record = self
+            .stages
+            .get_mut(stage)
+            .ok_or_else(|| TransitionError::UnknownStage(stage.to_owned()))?;
+        if record.attempt != attempt {
+            return Err(TransitionError::StaleAttempt {
+                stage: stage.to_owned(),
+                current: record.attempt,
+                given: attempt,
+            });
+        }
+        Ok(record)
+    }
+
+    /// Queued stages whose needs have all succeeded, in pipeline order.
+    pub fn ready_stages(&self) -> Vec<String> {
+        let Some(pipeline) = &self.pipeline else {
+            return Vec::new();
+        };
+        if self.status.is_terminal() {
+            return Vec::new();
+        }
+        pipeline
+            .stages
+            .iter()
+            .filter(|s| {
+                self.stages
+                    .get(&s.name)
+                    .is_some_and(|r| r.status == StageStatus::Queued)
+                    && s.needs.iter().all(|n| {
+                        self.stages
+                            .get(n)
+                            .is_some_and(|r| r.status == StageStatus::Succeeded)
+                    })
+            })
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// Claims the right to start a queued stage: true for exactly one caller
+    /// until the stage leaves the queue or the claim is older than `ttl_ms`
+    /// (its holder is presumed gone). A stage waiting for a trigger retry is
+    /// claimable once the retry is due.
+    pub fn claim_start(
+        &mut self,
+        stage: &str,
+        attempt: u32,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Result<bool, TransitionError> {
+        let record = self.stage_mut(stage, attempt)?;
+        if record.status != StageStatus::Queued {
+            return Ok(false);
+        }
+        if record.next_trigger_at_ms.is_some_and(|due| due > now_ms) {
+            return Ok(false);
+        }
+        if record
+            .start_claimed_at_ms
+            .is_some_and(|at| now_ms.saturating_sub(at) < ttl_ms)
+        {
+            return Ok(false);
+        }
+        record.start_claimed_at_ms = Some(now_ms);
+        Ok(true)
+    }
+
+    /// The stage started on its service (or, for approvals, began waiting).
+    pub fn stage_started(
+        &mut self,
+        stage: &str,
+        attempt: u32,
+        now_ms: u64,
+        external_id: Option<String>,
+        url: Option<String>,
+    ) -> Result<bool, TransitionError> {
+        let is_approval = self
+            .pipeline
+            .as_ref()
+            .and_then(|p| p.stage(stage))
+            .is_some_and(|s| matches!(s.kind, StageKind::Approval { .. }));
+        let record = self.stage_mut(stage, attempt)?;
+        let target = if is_approval {
+            StageStatus::WaitingForApproval
+        } else {
+            StageStatus::Running
+        };
+        match record.status {
+            StageStatus::Queued => {}
+            s if s == target => return Ok(false),
+            s => {
+                return Err(TransitionError::AlreadyFinished {
+                    stage: stage.to_owned(),
+                    status: status_name(&s),
+                });
+            }
+        }
+        record.status = target;
+        record.started_at_ms = Some(now_ms);
+        record.next_trigger_at_ms = None;
+        record.start_claimed_at_ms = None;
+        record.external_id = external_id;
+        record.url = url;
+        record.reason = None;
+        self.log(now_ms, Some(stage), Some(attempt), &status_name(&target));
+        self.refresh_status(now_ms);
+        Ok(true)
+    }
+
+    /// A trigger call failed and another is due at `next_at_ms`.
+    pub fn stage_trigger_deferred(
+        &mut self,
+        stage: &str,
+        attempt: u32,
+        calls: u32,
+        next_at_ms: u64,
+        reason: &str,
+    ) -> Result<bool, TransitionError> {
+        let record = self.stage_mut(stage, attempt)?;
+        if record.status != StageStatus::Queued {
+            return Ok(false);
+        }
+        if record.trigger_calls == calls && record.next_trigger_at_ms == Some(next_at_ms) {
+            return Ok(false);
+        }
+        record.trigger_calls = calls;
+        record.next_trigger_at_ms = Some(next_at_ms);
+        record.start_claimed_at_ms = None;
+        record.reason = Some(reason.to_owned());
+        Ok(true)
+    }
+
+    /// The stage ended with `status`; stages that need it are cancelled when
+    /// it did not succeed, and the run ends when nothing is left to do.
+    pub fn stage_finished(
+        &mut self,
+        stage: &str,
+        attempt: u32,
+        status: StageStatus,
+        now_ms: u64,
+        reason: Option<String>,
+    ) -> Result<bool, TransitionError> {
+        let record = self.stage_mut(stage, attempt)?;
+        if record.status.is_terminal() {
+            if record.status == status {
+                return Ok(false);
+            }
+            return Err(TransitionError::AlreadyFinished {
+                stage: stage.to_owned(),
+                status: status_name(&record.status),
+            });
+        }
+        record.status = status;
+        record.finished_at_ms = Some(now_ms);
+        record.next_trigger_at_ms = None;
+        record.start_claimed_at_ms = None;
+        record.reason = reason;
+        self.log(now_ms, Some(stage), Some(attempt), &status_name(&status));
+        if status != StageStatus::Succeeded {
+            let dependents: Vec<String> = self
+                .pipeline
+                .as_ref()
+                .map(|p| {
+                    p.dependents_of(stage)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for name in dependents {
+                if let Some(dep) = self.stages.get_mut(&name)
+                    && !dep.status.is_terminal()
+                {
+                    dep.status = StageStatus::Cancelled;
+                    dep.finished_at_ms = Some(now_ms);
+                    dep.reason = Some(format!("skipped: {stage} did not succeed"));
+                    let attempt = dep.attempt;
+                    self.log(now_ms, Some(&name), Some(attempt), "cancelled");
+                }
+            }
+        }
+        self.refresh_status(now_ms);
+        Ok(true)
+    }
+
+    /// Recomputes the run's status from its stages.
+    fn refresh_status(&mut self, now_ms: u64) {
+        if self.status.is_terminal() {
+            return;
+        }
+        let all_terminal = self.stages.values().all(|s| s.status.is_terminal());
+        let next = if all_terminal {
+            let any = |st: StageStatus| self.stages.values().any(|s| s.status == st);
+            if self
+                .stages
+                .values()
+                .all(|s| s.status == StageStatus::Succeeded)
+            {
+                RunStatus::Succeeded
+            } else if any(StageStatus::Failed) {
+                RunStatus::Failed
+            } else if any(StageStatus::TimedOut) {
+                RunStatus::TimedOut
+            } else {
+                RunStatus::Cancelled
+            }
+        } else if self
+            .stages
+            .values()
+            .any(|s| s.status != StageStatus::Queued)
+        {
+            RunStatus::Running
+        } else {
+            RunStatus::Queued
+        };
+        if next != self.status {
+            self.status = next;
+            if next.is_terminal() {
+                self.finished_at_ms = Some(now_ms);
+            }
+            self.log(now_ms, None, None, &status_name(&next));
+        }
+    }
+
+    /// Run duration in ms, once it ended.
+    pub fn duration_ms(&self) -> Option<u64> {
+        self.finished_at_ms
+            .map(|f| f.saturating_sub(self.created_at_ms))
+    }
+}

@@ -1,0 +1,56 @@
+//! Reading incoming requests: headers as the domain wants them, bodies with
+//! a size limit, JSON replies.
+
+use std::collections::BTreeMap;
+
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{HeaderMap, HeaderValue, Request, StatusCode};
+
+/// Request headers with lowercased names (first value of each).
+pub fn headers(request: &Request) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (name, value) in request.headers() {
+        out.entry(name.as_str().to_ascii_lowercase())
+            .or_insert_with(|| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    }
+    out
+}
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Larger than the limit.
+    TooLarge(usize),
+    /// The stream failed.
+    Read(String),
+}
+
+/// Reads the body, refusing more than `limit` bytes (by `content-length`
+/// first, then by what actually arrived).
+pub async fn body(request: Request, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let declared = request
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let bytes = request
+        .into_body()
+        .bytes()
+        .await
+        .map_err(|e| BodyError::Read(format!("{e:?}")))?;
+    if bytes.len() > limit {
+        return Err(BodyError::TooLarge(limit));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// A JSON response.
+pub fn json(status: u16, body: &serde_json::Value) -> (StatusCode, HeaderMap, String) {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, headers, body.to_string())
+}
