@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slipway_tests::{Host, TempDir, app_manifest};
+use slipway_tests::{APP_TEST_VARIABLES, Host, TempDir, app_manifest};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -22,7 +22,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 fn cold_start(manifest: &std::path::Path) -> (Duration, Host) {
     let started = Instant::now();
-    let host = Host::start(manifest, &[]);
+    let host = Host::start(manifest, &APP_TEST_VARIABLES);
     let (status, body) = host.get("/api/health");
     assert_eq!(status, 200, "{body}");
     (started.elapsed(), host)

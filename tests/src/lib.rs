@@ -1,6 +1,8 @@
 //! Harness for end-to-end tests: starts the real `slipway` host binary on a
 //! loopback port with real `.wasm` components, and talks HTTP to it.
 
+pub mod fakes;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -64,9 +66,19 @@ pub fn instance_mode_args() -> Vec<&'static str> {
     }
 }
 
-/// Copies the application's own `spin.toml` into `dir`, with component
-/// sources made absolute, so the real app runs with its state in `dir`.
+/// Variables every start of the real app needs in tests.
+pub const APP_TEST_VARIABLES: [&str; 2] = ["--variable", "callback_secret=test-callback-secret"];
+
+/// Copies the application's own `spin.toml` and `config/` into `dir`, with
+/// component sources made absolute, so the real app runs with its state in
+/// `dir`. Tests may overwrite `dir/config/slipway.toml`.
 pub fn app_manifest(dir: &TempDir) -> PathBuf {
+    let config_dir = dir.join("config");
+    std::fs::create_dir_all(&config_dir).expect("config dir");
+    for entry in std::fs::read_dir(workspace_root().join("config")).expect("config/") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), config_dir.join(entry.file_name())).expect("copy config");
+    }
     let text = std::fs::read_to_string(workspace_root().join("spin.toml")).expect("spin.toml");
     let target = target_dir();
     let text = text.replace(

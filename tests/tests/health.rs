@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use slipway_tests::{Host, TempDir, app_manifest};
+use slipway_tests::{APP_TEST_VARIABLES, Host, TempDir, app_manifest};
 
 #[test]
 fn health_reports_identity_and_a_key_value_round_trip() {
     let dir = TempDir::new("health");
-    let host = Host::start(&app_manifest(&dir), &[]);
+    let host = Host::start(&app_manifest(&dir), &APP_TEST_VARIABLES);
     let (status, body) = host.get("/api/health");
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -22,7 +22,7 @@ fn health_reports_identity_and_a_key_value_round_trip() {
 #[test]
 fn health_rejects_other_methods() {
     let dir = TempDir::new("health-method");
-    let host = Host::start(&app_manifest(&dir), &[]);
+    let host = Host::start(&app_manifest(&dir), &APP_TEST_VARIABLES);
     let (status, body) = host.post("/api/health", b"{}");
     assert_eq!(status, 405);
     assert!(body.contains("method not allowed"), "{body}");
@@ -31,7 +31,7 @@ fn health_rejects_other_methods() {
 #[test]
 fn concurrent_health_checks_do_not_interfere() {
     let dir = TempDir::new("health-concurrent");
-    let host = Arc::new(Host::start(&app_manifest(&dir), &[]));
+    let host = Arc::new(Host::start(&app_manifest(&dir), &APP_TEST_VARIABLES));
     let handles: Vec<_> = (0..16)
         .map(|_| {
             let host = host.clone();
