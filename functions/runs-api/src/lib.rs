@@ -1,33 +1,55 @@
-//! `GET /api/runs/{run}`: a run as recorded — status, stages with their
-//! attempts, timings, build links, test results and artifacts.
+//! The pipeline API:
+//! - `GET /api/runs/{run}`: a run with its stages, attempts, timings, build
+//!   links, test results and artifacts;
+//! - `POST /api/runs/{run}/stages/{stage}/retry` (bearer `api_token`): start
+//!   a failed stage again as a new attempt;
+//! - `POST /api/tick` (bearer `api_token`): the periodic sweep — due trigger
+//!   retries, overdue builds polled, stuck stages timed out.
 
 use serde_json::json;
+use slipway_core::progress;
 use slipway_core::runs::RunStore;
-use slipway_spin::key_value::SpinKv;
+use slipway_spin::app::{self, App};
 use slipway_spin::request;
 use spin_sdk::http::{IntoResponse, Method, Request};
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
-    if request.method() != Method::GET {
-        return Ok(request::json(405, &json!({ "error": "use GET" })));
-    }
-    let id = request
-        .headers()
-        .get("spin-path-match-run")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let kv = match SpinKv::open("default").await {
-        Ok(kv) => kv,
-        Err(e) => return Ok(request::json(503, &json!({ "error": e.to_string() }))),
+    let path = request.uri().path().trim_end_matches('/').to_owned();
+    let method = request.method().clone();
+    let headers = request::headers(&request);
+    let app = match App::load().await {
+        Ok(app) => app,
+        Err(reply) => return Ok(reply),
     };
-    match RunStore::new(&kv).load(&id).await {
-        Ok(Some(run)) => Ok(request::json(200, &serde_json::to_value(&run)?)),
-        Ok(None) => Ok(request::json(
-            404,
-            &json!({ "error": format!("no run {id:?}") }),
-        )),
-        Err(e) => Ok(request::json(500, &json!({ "error": e.to_string() }))),
-    }
+    let deps = app.deps();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let reply = match (method, segments.as_slice()) {
+        (Method::POST, ["api", "tick"]) => progress::handle_tick(&deps, &headers).await,
+        (Method::GET, ["api", "runs", run]) => {
+            return Ok(match RunStore::new(&app.kv).load(run).await {
+                Ok(Some(record)) => request::json(200, &serde_json::to_value(&record)?),
+                Ok(None) => request::json(404, &json!({ "error": format!("no run {run:?}") })),
+                Err(e) => request::json(500, &json!({ "error": e.to_string() })),
+            });
+        }
+        (Method::POST, ["api", "runs", run, "stages", stage, "retry"]) => {
+            progress::handle_retry(&deps, run, stage, &headers).await
+        }
+        (_, ["api", "tick"])
+        | (_, ["api", "runs", _])
+        | (_, ["api", "runs", _, "stages", _, "retry"]) => {
+            return Ok(request::json(
+                405,
+                &json!({ "error": "method not allowed" }),
+            ));
+        }
+        _ => {
+            return Ok(request::json(
+                404,
+                &json!({ "error": format!("no route {path}") }),
+            ));
+        }
+    };
+    Ok(app::reply(reply))
 }

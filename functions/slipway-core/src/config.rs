@@ -49,6 +49,29 @@ pub struct ControlPlane {
     /// Environments by name (their container services).
     #[serde(default)]
     pub environments: BTreeMap<String, toml::Table>,
+    /// How `POST /api/tick` behaves.
+    #[serde(default)]
+    pub tick: TickSettings,
+}
+
+/// `[tick]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickSettings {
+    /// Ask the build service about a running build once it has run this
+    /// long without a callback (default `2m`).
+    #[serde(default)]
+    pub poll_after: Option<String>,
+}
+
+impl TickSettings {
+    /// `poll_after` in milliseconds.
+    pub fn poll_after_ms(&self) -> u64 {
+        self.poll_after
+            .as_deref()
+            .and_then(|d| crate::pipeline::duration::parse_ms(d).ok())
+            .unwrap_or(120_000)
+    }
 }
 
 /// How to reach one git provider.
@@ -83,6 +106,9 @@ pub struct AppConfig {
     /// Spin variable with this app's webhook secret (overrides the provider's).
     #[serde(default)]
     pub webhook_secret: Option<String>,
+    /// Chat notifications (`[[apps.<name>.notify]]`).
+    #[serde(default)]
+    pub notify: Vec<crate::notify::NotifyTarget>,
 }
 
 fn default_pipeline_path() -> String {
@@ -131,6 +157,20 @@ impl ControlPlane {
             if app.repo.trim_matches('/').is_empty() {
                 return Err(ConfigError(format!("app {name:?}: repo is empty")));
             }
+            for target in &app.notify {
+                target
+                    .validate()
+                    .map_err(|e| ConfigError(format!("app {name:?}: {e}")))?;
+            }
+        }
+        if let Some(d) = &config.tick.poll_after {
+            crate::pipeline::duration::parse_ms(d)
+                .map_err(|e| ConfigError(format!("tick.poll_after: {e}")))?;
+        }
+        for (name, service) in &config.build_services {
+            service
+                .validate()
+                .map_err(|e| ConfigError(format!("build service {name:?}: {e}")))?;
         }
         if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://"))
         {

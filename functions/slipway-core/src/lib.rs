@@ -6,8 +6,10 @@ pub mod builders;
 pub mod config;
 pub mod health;
 pub mod hooks;
+pub mod notify;
 pub mod pipeline;
 pub mod ports;
+pub mod progress;
 pub mod providers;
 pub mod runs;
 #[cfg(test)]

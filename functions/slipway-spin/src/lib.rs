@@ -1,6 +1,7 @@
 //! Spin implementations of `slipway_core::ports`, and small request helpers
 //! shared by Slipway's components.
 
+pub mod app;
 pub mod clock;
 pub mod http_client;
 pub mod key_value;

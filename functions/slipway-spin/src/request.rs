@@ -54,3 +54,13 @@ pub fn json(status: u16, body: &serde_json::Value) -> (StatusCode, HeaderMap, St
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, headers, body.to_string())
 }
+
+/// The value of route parameter `:name` (Spin's `spin-path-match-<name>`).
+pub fn path_param(request: &Request, name: &str) -> String {
+    request
+        .headers()
+        .get(format!("spin-path-match-{name}").as_str())
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}

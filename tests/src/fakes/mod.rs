@@ -19,6 +19,7 @@
 //! `requests()`, `wait_for(..)`, `set_down(..)`, `fail_next(..)` and
 //! `delay(..)` are available on all of them.
 
+pub mod chat;
 pub mod git;
 mod git_actions;
 mod git_bitbucket_gitea;

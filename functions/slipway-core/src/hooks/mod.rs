@@ -153,6 +153,12 @@ where
         Ok(event) => event,
         Err(e) => return Reply::error(400, format!("malformed payload: {e}")),
     };
+    if matches!(
+        event,
+        ParsedEvent::WorkflowRun(_) | ParsedEvent::Pipeline(_)
+    ) {
+        return crate::progress::handle_build_event(deps, &event).await;
+    }
     let delivery_id = providers::delivery_id(provider, headers);
     let candidate = match candidate(provider, event, delivery_id) {
         Ok(c) => c,

@@ -55,10 +55,6 @@ where
         let Some(stage) = pipeline.stage(&name) else {
             continue;
         };
-        if matches!(stage.kind, StageKind::Deploy { .. }) {
-            // Deploy stages are driven by the deploy component.
-            continue;
-        }
         let attempt = run.stages.get(&name).map_or(1, |s| s.attempt);
         let now = deps.clock.now_ms();
         let (_, claimed, _) = runs
@@ -93,7 +89,7 @@ where
                 )
                 .await?
             }
-            StageKind::Deploy { .. } => run,
+            StageKind::Deploy { .. } => start_deploy(deps, &run, &name, attempt).await?,
         };
     }
     Ok(run)
@@ -194,6 +190,11 @@ where
         TriggerOutcome::Started {
             external_id, url, ..
         } => {
+            if let Some(id) = &external_id {
+                let key = crate::progress::external_key(service.kind(), id);
+                let entry = format!("{}\n{name}\n{attempt}", run.id);
+                let _ = deps.kv.set(&key, entry.as_bytes()).await;
+            }
             runs.update(&run.id, |r| {
                 r.stage_started(name, attempt, now, external_id.clone(), url.clone())
             })
@@ -223,4 +224,45 @@ where
         }
     };
     Ok(record)
+}
+
+/// Starts a deploy stage with the image an earlier stage reported; the
+/// deploy component rolls it out.
+async fn start_deploy<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    name: &str,
+    attempt: u32,
+) -> Result<RunRecord, StoreError>
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let runs = RunStore::new(deps.kv);
+    let now = deps.clock.now_ms();
+    let Some(image) = run.image_for(name) else {
+        return runs
+            .update(&run.id, |r| {
+                r.stage_finished(
+                    name,
+                    attempt,
+                    StageStatus::Failed,
+                    now,
+                    Some("no earlier stage reported an image to deploy".into()),
+                )
+            })
+            .await
+            .map(|(r, _, _)| r);
+    };
+    runs.update(&run.id, |r| {
+        let started = r.stage_started(name, attempt, now, None, None)?;
+        if let Some(stage) = r.stages.get_mut(name) {
+            stage.image = Some(image.clone());
+        }
+        Ok(started)
+    })
+    .await
+    .map(|(r, _, _)| r)
 }

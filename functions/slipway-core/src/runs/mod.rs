@@ -153,6 +153,28 @@ pub struct StageRecord {
     /// Link to the logs.
     #[serde(default)]
     pub log_url: Option<String>,
+    /// Build time as the build service measured it.
+    #[serde(default)]
+    pub build_duration_ms: Option<u64>,
+}
+
+/// What a build reported about a stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Terminal status, or none for a progress report.
+    pub status: Option<StageStatus>,
+    /// Why, or what happened.
+    pub message: Option<String>,
+    /// Test results (a serialized test summary).
+    pub tests: Option<serde_json::Value>,
+    /// The image built.
+    pub image: Option<ImageArtifact>,
+    /// Link to the logs.
+    pub log_url: Option<String>,
+    /// Link to the build.
+    pub url: Option<String>,
+    /// Build time.
+    pub duration_ms: Option<u64>,
 }
 
 impl StageRecord {
@@ -172,6 +194,7 @@ impl StageRecord {
             tests: None,
             image: None,
             log_url: None,
+            build_duration_ms: None,
         }
     }
 }

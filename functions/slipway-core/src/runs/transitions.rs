@@ -1,7 +1,10 @@
 //! Transitions of runs and stages. Each returns whether anything changed;
 //! applying the same transition twice changes nothing the second time.
 
-use super::{RunRecord, RunStatus, RunTrigger, StageRecord, StageStatus, Transition, run_id};
+use super::{
+    ImageArtifact, Report, RunRecord, RunStatus, RunTrigger, StageRecord, StageStatus, Transition,
+    run_id,
+};
 use crate::pipeline::{Pipeline, StageKind};
 
 /// A transition that does not apply to the record as it is.
@@ -19,6 +22,16 @@ pub enum TransitionError {
         current: u32,
         /// The attempt the caller named.
         given: u32,
+    },
+    /// Only failed, timed-out or cancelled stages can be retried.
+    #[error(
+        "stage {stage:?} is {status}; only failed, timed-out or cancelled stages can be retried"
+    )]
+    NotRetryable {
+        /// Stage name.
+        stage: String,
+        /// Its status.
+        status: String,
     },
     /// The stage already ended (differently).
     #[error("stage {stage:?} already ended as {status}")]
@@ -277,6 +290,155 @@ impl RunRecord {
             }
         }
         self.refresh_status(now_ms);
+        Ok(true)
+    }
+
+    /// Records what a build reported for a running stage: links, tests and
+    /// artifacts, then its end when `status` is terminal. A report for a
+    /// stage that already ended is an error (the caller answers 409).
+    pub fn record_report(
+        &mut self,
+        stage: &str,
+        attempt: u32,
+        report: Report,
+        now_ms: u64,
+    ) -> Result<bool, TransitionError> {
+        let record = self.stage_mut(stage, attempt)?;
+        if record.status.is_terminal() {
+            return Err(TransitionError::AlreadyFinished {
+                stage: stage.to_owned(),
+                status: status_name(&record.status),
+            });
+        }
+        let before = record.clone();
+        if report.url.is_some() {
+            record.url = report.url;
+        }
+        if report.log_url.is_some() {
+            record.log_url = report.log_url;
+        }
+        if report.tests.is_some() {
+            record.tests = report.tests;
+        }
+        if report.image.is_some() {
+            record.image = report.image;
+        }
+        if report.duration_ms.is_some() {
+            record.build_duration_ms = report.duration_ms;
+        }
+        let changed = *record != before;
+        match report.status {
+            Some(status) => {
+                Ok(self.stage_finished(stage, attempt, status, now_ms, report.message)? || changed)
+            }
+            None => Ok(changed),
+        }
+    }
+
+    /// Starts a new attempt of a failed, timed-out or cancelled stage: it
+    /// and the stages it held back are queued again, and the run reopens.
+    pub fn retry_stage(&mut self, stage: &str, now_ms: u64) -> Result<u32, TransitionError> {
+        let record = self
+            .stages
+            .get_mut(stage)
+            .ok_or_else(|| TransitionError::UnknownStage(stage.to_owned()))?;
+        if !matches!(
+            record.status,
+            StageStatus::Failed | StageStatus::TimedOut | StageStatus::Cancelled
+        ) {
+            return Err(TransitionError::NotRetryable {
+                stage: stage.to_owned(),
+                status: status_name(&record.status),
+            });
+        }
+        let attempt = record.attempt + 1;
+        *record = StageRecord {
+            attempt,
+            ..StageRecord::queued()
+        };
+        self.log(now_ms, Some(stage), Some(attempt), "queued");
+        let dependents: Vec<String> = self
+            .pipeline
+            .as_ref()
+            .map(|p| {
+                p.dependents_of(stage)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for name in dependents {
+            if let Some(dep) = self.stages.get_mut(&name)
+                && dep.status == StageStatus::Cancelled
+            {
+                let attempt = dep.attempt;
+                *dep = StageRecord {
+                    attempt,
+                    ..StageRecord::queued()
+                };
+                self.log(now_ms, Some(&name), Some(attempt), "queued");
+            }
+        }
+        if self.status.is_terminal() {
+            self.status = RunStatus::Running;
+            self.finished_at_ms = None;
+            self.log(now_ms, None, None, "running");
+        }
+        Ok(attempt)
+    }
+
+    /// The image the `stage` should deploy: the newest image reported by a
+    /// stage it needs, directly or not (else by any earlier stage).
+    pub fn image_for(&self, stage: &str) -> Option<ImageArtifact> {
+        let pipeline = self.pipeline.as_ref()?;
+        let mut ancestors: Vec<&str> = Vec::new();
+        let mut frontier: Vec<&str> = pipeline
+            .stage(stage)?
+            .needs
+            .iter()
+            .map(String::as_str)
+            .collect();
+        while let Some(name) = frontier.pop() {
+            if !ancestors.contains(&name) {
+                ancestors.push(name);
+                if let Some(s) = pipeline.stage(name) {
+                    frontier.extend(s.needs.iter().map(String::as_str));
+                }
+            }
+        }
+        let newest = |names: &mut dyn Iterator<Item = &str>| {
+            names
+                .filter_map(|n| {
+                    self.stages
+                        .get(n)
+                        .and_then(|s| s.image.clone().map(|i| (s.finished_at_ms, i)))
+                })
+                .max_by_key(|(at, _)| *at)
+                .map(|(_, i)| i)
+        };
+        newest(&mut ancestors.iter().copied())
+            .or_else(|| newest(&mut self.stages.keys().map(String::as_str)))
+    }
+
+    /// The build service gave the running stage a new id (e.g. a Jenkins
+    /// queue item became a build).
+    pub fn stage_moved(
+        &mut self,
+        stage: &str,
+        attempt: u32,
+        external_id: &str,
+        url: Option<String>,
+    ) -> Result<bool, TransitionError> {
+        let record = self.stage_mut(stage, attempt)?;
+        if record.status != StageStatus::Running
+            || record.external_id.as_deref() == Some(external_id)
+        {
+            return Ok(false);
+        }
+        record.external_id = Some(external_id.to_owned());
+        if url.is_some() {
+            record.url = url;
+        }
         Ok(true)
     }
 

@@ -1,0 +1,43 @@
+//! `POST /callbacks/{run}/{stage}`: a build service reports a stage's
+//! result; the run records it and moves on. The work is
+//! `slipway_core::progress::handle_callback`.
+
+use serde_json::json;
+use slipway_core::progress;
+use slipway_spin::app::{self, App};
+use slipway_spin::request::{self, BodyError};
+use spin_sdk::http::{IntoResponse, Method, Request};
+
+/// Largest report accepted (JUnit reports of big suites are large).
+const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+#[spin_sdk::http_service]
+async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
+    if request.method() != Method::POST {
+        return Ok(request::json(405, &json!({ "error": "use POST" })));
+    }
+    let run = request::path_param(&request, "run");
+    let stage = request::path_param(&request, "stage");
+    let headers = request::headers(&request);
+    let body = match request::body(request, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge(_)) => {
+            return Ok(request::json(
+                413,
+                &json!({ "error": "report larger than 25 MiB" }),
+            ));
+        }
+        Err(BodyError::Read(e)) => {
+            return Ok(request::json(
+                400,
+                &json!({ "error": format!("cannot read body: {e}") }),
+            ));
+        }
+    };
+    let app = match App::load().await {
+        Ok(app) => app,
+        Err(reply) => return Ok(reply),
+    };
+    let reply = progress::handle_callback(&app.deps(), &run, &stage, &headers, &body).await;
+    Ok(app::reply(reply))
+}

@@ -1,0 +1,114 @@
+//! `POST /callbacks/{run}/{stage}`: a build reports its result.
+
+use serde_json::json;
+
+use super::auth::{bearer, same};
+use super::result;
+use crate::hooks::{CALLBACK_SECRET, Deps, Reply, callback_token};
+use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
+use crate::providers::Headers;
+use crate::runs::{Report, RunStore, StoreError, TransitionError};
+
+/// Highest attempt a callback token is checked against.
+const MAX_ATTEMPT: u32 = 64;
+
+fn reply(status: u16, body: serde_json::Value) -> Reply {
+    Reply { status, body }
+}
+
+fn error(status: u16, message: impl Into<String>) -> Reply {
+    reply(status, json!({ "error": message.into() }))
+}
+
+/// Handles one callback. 401 for a wrong token, 409 for an old attempt or
+/// a stage that already ended, 400 for a malformed body; nothing is written
+/// for any of them.
+pub async fn handle_callback<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run_id: &str,
+    stage: &str,
+    headers: &Headers,
+    body: &[u8],
+) -> Reply
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let Some(token) = bearer(headers) else {
+        return error(401, "missing bearer token");
+    };
+    let Some(secret) = deps.secrets.get(CALLBACK_SECRET).await else {
+        return error(
+            500,
+            "callbacks are not configured (callback_secret is not set)",
+        );
+    };
+    let Some(attempt) =
+        (1..=MAX_ATTEMPT).find(|a| same(token, &callback_token(&secret, run_id, stage, *a)))
+    else {
+        return error(401, "the token does not match this run and stage");
+    };
+    let runs = RunStore::new(deps.kv);
+    let run = match runs.load(run_id).await {
+        Ok(Some(run)) => run,
+        Ok(None) => return error(404, format!("no run {run_id:?}")),
+        Err(e) => return error(503, e.to_string()),
+    };
+    let Some(current) = run.stages.get(stage) else {
+        return error(404, format!("run {run_id} has no stage {stage:?}"));
+    };
+    if current.attempt != attempt {
+        return error(
+            409,
+            format!(
+                "callback for attempt {attempt}, but stage {stage} is at attempt {}",
+                current.attempt
+            ),
+        );
+    }
+    if current.status.is_terminal() {
+        return error(409, format!("stage {stage} already ended"));
+    }
+    let content_type = headers
+        .get("content-type")
+        .map(String::as_str)
+        .unwrap_or("");
+    let parsed = match result::parse(content_type, body) {
+        Ok(r) => r,
+        Err(e) => return error(400, format!("malformed result: {e}")),
+    };
+    let report = Report {
+        status: parsed.status,
+        message: parsed.message.clone().or_else(|| {
+            parsed
+                .test_line()
+                .filter(|_| parsed.status == Some(crate::runs::StageStatus::Failed))
+        }),
+        tests: parsed
+            .tests
+            .as_ref()
+            .and_then(|t| serde_json::to_value(t).ok()),
+        image: parsed.image.clone(),
+        log_url: parsed.log_url.clone(),
+        url: parsed.url.clone(),
+        duration_ms: parsed.duration_ms,
+    };
+    match super::report_and_advance(deps, run_id, stage, attempt, report).await {
+        Ok((record, _)) => {
+            let status = record.stages.get(stage).map(|s| s.status);
+            reply(
+                200,
+                json!({ "run": run_id, "stage": stage, "attempt": attempt, "status": status, "run_status": record.status }),
+            )
+        }
+        Err(StoreError::Transition(TransitionError::AlreadyFinished { .. })) => {
+            error(409, format!("stage {stage} already ended"))
+        }
+        Err(StoreError::Transition(e @ TransitionError::StaleAttempt { .. })) => {
+            error(409, e.to_string())
+        }
+        Err(e) => error(503, e.to_string()),
+    }
+}

@@ -1,0 +1,65 @@
+//! Everything a component needs per request: the control-plane
+//! configuration, the key-value store and the ports over Spin.
+
+use serde_json::json;
+use slipway_core::config::ControlPlane;
+use slipway_core::hooks::{Deps, Reply};
+use spin_sdk::http::{HeaderMap, StatusCode};
+
+use crate::clock::WasiClock;
+use crate::http_client::SpinHttp;
+use crate::key_value::SpinKv;
+use crate::secrets::SpinVariables;
+
+/// Where the control-plane configuration is mounted (Spin `files`).
+pub const CONFIG_PATH: &str = "/config/slipway.toml";
+
+/// A JSON response as components return it.
+pub type JsonResponse = (StatusCode, HeaderMap, String);
+
+/// The per-request world of a component.
+pub struct App {
+    /// The control-plane configuration.
+    pub config: ControlPlane,
+    /// The default key-value store.
+    pub kv: SpinKv,
+}
+
+impl App {
+    /// Reads the configuration and opens the store, or the error response.
+    pub async fn load() -> Result<App, JsonResponse> {
+        let config = std::fs::read_to_string(CONFIG_PATH)
+            .map_err(|e| format!("cannot read {CONFIG_PATH}: {e}"))
+            .and_then(|t| ControlPlane::parse(&t).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                eprintln!("configuration error: {e}");
+                crate::request::json(
+                    500,
+                    &json!({ "error": format!("configuration error: {e}") }),
+                )
+            })?;
+        let kv = SpinKv::open("default").await.map_err(|e| {
+            crate::request::json(
+                503,
+                &json!({ "error": format!("state store unavailable: {e}") }),
+            )
+        })?;
+        Ok(App { config, kv })
+    }
+
+    /// The domain's dependencies.
+    pub fn deps(&self) -> Deps<'_, SpinKv, SpinHttp, WasiClock, SpinVariables> {
+        Deps {
+            kv: &self.kv,
+            http: &SpinHttp,
+            clock: &WasiClock,
+            secrets: &SpinVariables,
+            config: &self.config,
+        }
+    }
+}
+
+/// The domain's reply as a response.
+pub fn reply(reply: Reply) -> JsonResponse {
+    crate::request::json(reply.status, &reply.body)
+}

@@ -1,0 +1,273 @@
+//! The real app wired to loopback fakes of every git provider and build
+//! service: what the end-to-end tests and benchmarks of pipelines share.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::fakes::jenkins::FakeJenkins;
+use crate::fakes::webhooks::{self, Webhook};
+use crate::fakes::webhooks_payloads::{self as payloads, Push, PushCommit, ZERO_SHA};
+use crate::fakes::{FakeGit, FakeHttpBuilder, FakeTekton};
+use crate::{Host, TempDir, app_manifest};
+
+pub const GIT_TOKEN: &str = "git-api-token";
+pub const HOOK_SECRET: &str = "hook-secret";
+pub const CALLBACK_SECRET: &str = "test-callback-secret";
+/// Bearer token of `/api/tick` and retries.
+pub const API_TOKEN: &str = "test-api-token";
+pub const JENKINS_TOKEN: &str = "jenkins-api-token";
+pub const PROVIDERS: [&str; 6] = ["github", "gitlab", "gitee", "codeup", "bitbucket", "gitea"];
+
+pub const PIPELINE: &str = r#"
+[stages.unit-test]
+kind = "build"
+service = "jenkins"
+job = "shop/unit-test"
+params = { SUITE = "unit" }
+retries = 2
+
+[stages.image]
+kind = "build"
+service = "jenkins"
+job = "shop/image"
+needs = ["unit-test"]
+"#;
+
+/// The fakes, the app's state directory and the host.
+pub struct Env {
+    pub dir: TempDir,
+    pub git: FakeGit,
+    pub jenkins: FakeJenkins,
+    pub tekton: FakeTekton,
+    pub builder: FakeHttpBuilder,
+    pub host: Arc<Host>,
+}
+
+/// The repository of the app on `provider`.
+pub fn repo(provider: &str) -> String {
+    format!("acme/shop-{provider}")
+}
+
+impl Env {
+    /// Starts the fakes and the app configured for them.
+    pub fn start(extra_config: &str) -> Env {
+        Self::start_with(extra_config, &[])
+    }
+
+    /// Like [`Env::start`], with more `name=value` variables.
+    pub fn start_with(extra_config: &str, extra_vars: &[&str]) -> Env {
+        let git = FakeGit::start(GIT_TOKEN);
+        let jenkins = FakeJenkins::start("slipway", JENKINS_TOKEN);
+        jenkins.add_job("shop/unit-test");
+        jenkins.add_job("shop/image");
+        let tekton = FakeTekton::start("tekton-token");
+        let builder = FakeHttpBuilder::start(Some("builder-token"));
+        let dir = TempDir::new("git-hooks");
+        let manifest = app_manifest(&dir);
+        let mut config = String::from("public_url = \"http://slipway.test\"\n");
+        for p in PROVIDERS {
+            config += &format!(
+                "[providers.{p}]\napi_base = \"{}\"\ntoken_secret = \"{p}_token\"\nwebhook_secret = \"{p}_webhook_secret\"\n",
+                git.api_base(p)
+            );
+            if p == "codeup" {
+                config += "organization = \"acme\"\n";
+            }
+            config += &format!(
+                "[apps.shop-{p}]\nprovider = \"{p}\"\nrepo = \"{}\"\n",
+                repo(p)
+            );
+        }
+        config += &format!(
+            "[build_services.jenkins]\ntype = \"jenkins\"\nurl = \"{}\"\nuser = \"slipway\"\ntoken_secret = \"jenkins_token\"\n",
+            jenkins.url()
+        );
+        config += extra_config;
+        std::fs::write(dir.join("config/slipway.toml"), config).unwrap();
+        let mut vars: Vec<String> = vec![
+            format!("callback_secret={CALLBACK_SECRET}"),
+            format!("jenkins_token={JENKINS_TOKEN}"),
+            "tekton_token=tekton-token".into(),
+            "builder_token=builder-token".into(),
+            "gitlab_trigger_token=glptt-test".into(),
+            format!("api_token={API_TOKEN}"),
+            "internal_outbound_hosts=http://127.0.0.1:*".into(),
+        ];
+        vars.extend(extra_vars.iter().map(|v| v.to_string()));
+        for p in PROVIDERS {
+            vars.push(format!("{p}_token={GIT_TOKEN}"));
+            vars.push(format!("{p}_webhook_secret={HOOK_SECRET}"));
+        }
+        let mut args: Vec<String> = Vec::new();
+        for v in &vars {
+            args.push("--variable".into());
+            args.push(v.clone());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let host = Arc::new(Host::start(&manifest, &args));
+        Env {
+            dir,
+            git,
+            jenkins,
+            tekton,
+            builder,
+            host,
+        }
+    }
+
+    /// Puts `pipeline` in the provider's repository at `sha`.
+    pub fn commit(&self, provider: &str, sha: &str, pipeline: &str) {
+        self.git.add_commit(&repo(provider), sha);
+        self.git.add_file(
+            &repo(provider),
+            sha,
+            ".slipway/pipeline.toml",
+            pipeline.as_bytes(),
+        );
+    }
+
+    /// A signed push of `sha` to `branch`, as the provider sends it.
+    pub fn push(&self, provider: &str, branch: &str, sha: &str) -> Webhook {
+        let push = Push::new(
+            &repo(provider),
+            &format!("refs/heads/{branch}"),
+            ZERO_SHA,
+            sha,
+        )
+        .commit(PushCommit::new(sha, "change").modified(&["src/main.rs"]))
+        .web_base(&self.git.url());
+        signed(provider, &push)
+    }
+
+    /// Posts `webhook` to `/hooks/{provider}`.
+    pub fn hook(&self, provider: &str, webhook: &Webhook) -> (u16, Value) {
+        let (status, body) = webhook.post(&self.host.url(&format!("/hooks/{provider}")));
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    /// The callback token the app gave `stage` of `run` at `attempt`.
+    pub fn callback_token(&self, run: &str, stage: &str, attempt: u32) -> String {
+        webhooks::hmac_sha256_hex(
+            CALLBACK_SECRET.as_bytes(),
+            format!("slipway-callback\n{run}\n{stage}\n{attempt}").as_bytes(),
+        )
+    }
+
+    /// Posts a build result to `/callbacks/{run}/{stage}` with `token`.
+    pub fn callback(
+        &self,
+        run: &str,
+        stage: &str,
+        token: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, Value) {
+        let response = ureq::post(&self.host.url(&format!("/callbacks/{run}/{stage}")))
+            .set("authorization", &format!("Bearer {token}"))
+            .set("content-type", content_type)
+            .send_bytes(body);
+        let (status, text) = match response {
+            Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+            Err(e) => panic!("callback: {e}"),
+        };
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// `POST path` with the API token.
+    pub fn api_post(&self, path: &str) -> (u16, Value) {
+        let response = ureq::post(&self.host.url(path))
+            .set("authorization", &format!("Bearer {API_TOKEN}"))
+            .send_bytes(b"");
+        let (status, text) = match response {
+            Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+            Err(e) => panic!("{path}: {e}"),
+        };
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// `GET /api/runs/{id}`.
+    pub fn run(&self, id: &str) -> Value {
+        let (status, body) = self.host.get(&format!("/api/runs/{id}"));
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Number of rows in the app's key-value store.
+    pub fn kv_rows(&self) -> usize {
+        let db = self.dir.join(".spin/sqlite_key_value.db");
+        let conn = rusqlite::Connection::open(db).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM spin_key_value", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as usize
+    }
+}
+
+/// `push` as `provider` sends it, signed with [`HOOK_SECRET`].
+pub fn signed(provider: &str, push: &Push) -> Webhook {
+    let body = |v: Value| v.to_string().into_bytes();
+    match provider {
+        "github" => webhooks::github(HOOK_SECRET, "push", &body(payloads::github_push(push))),
+        "gitlab" => webhooks::gitlab(
+            HOOK_SECRET,
+            payloads::gitlab_event(push),
+            &body(payloads::gitlab_push(push)),
+        ),
+        "gitee" => {
+            webhooks::gitee_password(HOOK_SECRET, "Push Hook", &body(payloads::gitee_push(push)))
+        }
+        "codeup" => webhooks::codeup(HOOK_SECRET, "Push Hook", &body(payloads::codeup_push(push))),
+        "bitbucket" => webhooks::bitbucket(
+            HOOK_SECRET,
+            "repo:push",
+            &body(payloads::bitbucket_push(push)),
+        ),
+        "gitea" => webhooks::gitea(HOOK_SECRET, "push", &body(payloads::gitea_push(push))),
+        other => panic!("unknown provider {other}"),
+    }
+}
+
+/// Posts `size` bytes the way a client that does not wait for the answer
+/// would, and returns the status the server answered with (it may answer
+/// and close before the body is sent).
+pub fn post_oversized(host: &Host, path: &str, size: usize) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host.addr).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\nx-github-event: push\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n",
+        host.addr
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        match stream.write(&chunk[..chunk.len().min(size - sent)]) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A 40-hex commit id made from `n`.
+pub fn sha(n: u32) -> String {
+    format!("{n:040x}")
+}
