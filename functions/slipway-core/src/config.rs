@@ -48,7 +48,7 @@ pub struct ControlPlane {
     pub build_services: BTreeMap<String, BuildServiceConfig>,
     /// Environments by name (their container services).
     #[serde(default)]
-    pub environments: BTreeMap<String, toml::Table>,
+    pub environments: BTreeMap<String, crate::deploy::EnvironmentConfig>,
     /// How `POST /api/tick` behaves.
     #[serde(default)]
     pub tick: TickSettings,

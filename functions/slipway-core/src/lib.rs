@@ -4,6 +4,7 @@
 
 pub mod builders;
 pub mod config;
+pub mod deploy;
 pub mod health;
 pub mod hooks;
 pub mod notify;

@@ -20,6 +20,8 @@
 //! `delay(..)` are available on all of them.
 
 pub mod chat;
+pub mod docker;
+mod docker_list;
 pub mod git;
 mod git_actions;
 mod git_bitbucket_gitea;
@@ -30,6 +32,11 @@ mod git_state;
 mod http;
 pub mod http_builder;
 pub mod jenkins;
+pub mod kubernetes;
+mod kubernetes_api;
+mod kubernetes_objects;
+mod kubernetes_patch;
+mod kubernetes_rollout;
 pub mod server;
 pub mod tekton;
 pub mod webhooks;
@@ -38,15 +45,21 @@ pub mod webhooks_payloads;
 #[cfg(test)]
 mod tests_builders;
 #[cfg(test)]
+mod tests_docker;
+#[cfg(test)]
 mod tests_git;
 #[cfg(test)]
 mod tests_github;
 #[cfg(test)]
+mod tests_kubernetes;
+#[cfg(test)]
 mod tests_support;
 
+pub use docker::FakeDocker;
 pub use git::FakeGit;
 pub use http_builder::FakeHttpBuilder;
 pub use jenkins::FakeJenkins;
+pub use kubernetes::FakeKubernetes;
 pub use server::{FakeHttpServer, Request, Response};
 pub use tekton::FakeTekton;
 

@@ -226,8 +226,12 @@ where
     Ok(record)
 }
 
-/// Starts a deploy stage with the image an earlier stage reported; the
-/// deploy component rolls it out.
+/// Time before a deploy stage waiting for a busy environment tries again.
+const ENVIRONMENT_BUSY_RETRY_MS: u64 = 30_000;
+
+/// Starts a deploy stage with the image an earlier stage reported: asks
+/// for a deployment holding the stage's identity, which reports back when
+/// it ends. A busy environment defers the stage to a later tick.
 async fn start_deploy<K, H, C, S>(
     deps: &Deps<'_, K, H, C, S>,
     run: &RunRecord,
@@ -240,29 +244,108 @@ where
     C: Clock,
     S: Secrets,
 {
+    use crate::deploy::records::StageLink;
+    use crate::deploy::service::{self, DeployRequest, Refusal};
+
     let runs = RunStore::new(deps.kv);
     let now = deps.clock.now_ms();
-    let Some(image) = run.image_for(name) else {
-        return runs
+    let fail = |reason: String| async move {
+        RunStore::new(deps.kv)
             .update(&run.id, |r| {
                 r.stage_finished(
                     name,
                     attempt,
                     StageStatus::Failed,
                     now,
-                    Some("no earlier stage reported an image to deploy".into()),
+                    Some(reason.clone()),
                 )
             })
             .await
-            .map(|(r, _, _)| r);
+            .map(|(r, _, _)| r)
     };
-    runs.update(&run.id, |r| {
-        let started = r.stage_started(name, attempt, now, None, None)?;
-        if let Some(stage) = r.stages.get_mut(name) {
-            stage.image = Some(image.clone());
+    let Some(StageKind::Deploy {
+        app,
+        environment,
+        strategy,
+        steps,
+        hold_ms,
+    }) = run
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.stage(name))
+        .map(|s| s.kind.clone())
+    else {
+        return Ok(run.clone());
+    };
+    let Some(image) = run.image_for(name) else {
+        return fail("no earlier stage reported an image to deploy".into()).await;
+    };
+    let strategy = match crate::deploy::api::strategy(
+        &strategy,
+        Some(steps).filter(|s| !s.is_empty()),
+        hold_ms,
+    ) {
+        Ok(s) => s,
+        Err(e) => return fail(e).await,
+    };
+    let reference = match &image.digest {
+        Some(d) => format!("{}@{d}", image.reference),
+        None => image.reference.clone(),
+    };
+    // Mark the stage as started first, so the deployment's report finds it.
+    let (mut record, _, _) = runs
+        .update(&run.id, |r| {
+            let started = r.stage_started(name, attempt, now, None, None)?;
+            if let Some(stage) = r.stages.get_mut(name) {
+                stage.image = Some(image.clone());
+            }
+            Ok(started)
+        })
+        .await?;
+    let request = DeployRequest {
+        app: app.unwrap_or_else(|| run.app.clone()),
+        environment,
+        image: reference,
+        strategy,
+        requested_by: format!("run:{}", run.id),
+        stage: Some(StageLink {
+            run: run.id.clone(),
+            stage: name.to_owned(),
+            attempt,
+        }),
+    };
+    let reason = match service::request(deps, request).await {
+        Ok(deployment) => {
+            if let Ok((r, _, _)) = runs
+                .update(&run.id, |r| {
+                    r.stage_moved(name, attempt, &deployment.id, None)
+                })
+                .await
+            {
+                record = r;
+            }
+            return Ok(runs.load(&run.id).await?.unwrap_or(record));
         }
-        Ok(started)
-    })
-    .await
-    .map(|(r, _, _)| r)
+        Err(Refusal::Busy(lock)) => {
+            let holder = lock.holder.unwrap_or_default();
+            let (r, _, _) = runs
+                .update(&run.id, |r| {
+                    r.stage_requeued(
+                        name,
+                        attempt,
+                        now + ENVIRONMENT_BUSY_RETRY_MS,
+                        &format!("environment busy: {holder} holds it"),
+                    )
+                })
+                .await?;
+            return Ok(r);
+        }
+        Err(
+            Refusal::BadRequest(m)
+            | Refusal::NotFound(m)
+            | Refusal::Conflict(m)
+            | Refusal::Unavailable(m),
+        ) => m,
+    };
+    fail(reason).await
 }

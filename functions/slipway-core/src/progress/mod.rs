@@ -15,7 +15,7 @@ pub use advance::{external_key, report_and_advance, stage_status};
 pub use build_events::handle_build_event;
 pub use callback::handle_callback;
 pub use notices::{notify_run_end, send_notice};
-pub use retry::handle_retry;
+pub use retry::{authorized, handle_retry};
 pub use tick::{TICK_WINDOW, handle_tick};
 
 /// The Spin variable holding the bearer token of `/api/*` operations.

@@ -65,9 +65,11 @@ where
             tick_run(deps, &run, &mut summary).await;
         }
     }
+    let deployments = crate::deploy::service::tick(deps).await;
     Reply {
         status: 200,
         body: json!({
+            "deployments": deployments,
             "runs_checked": summary.runs_checked,
             "polled": summary.polled,
             "completed": summary.completed,

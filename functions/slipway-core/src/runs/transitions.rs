@@ -442,6 +442,27 @@ impl RunRecord {
         Ok(true)
     }
 
+    /// A started stage goes back to the queue until `next_at_ms` (e.g. its
+    /// environment is busy).
+    pub fn stage_requeued(
+        &mut self,
+        stage: &str,
+        attempt: u32,
+        next_at_ms: u64,
+        reason: &str,
+    ) -> Result<bool, TransitionError> {
+        let record = self.stage_mut(stage, attempt)?;
+        if record.status.is_terminal() {
+            return Ok(false);
+        }
+        record.status = StageStatus::Queued;
+        record.started_at_ms = None;
+        record.start_claimed_at_ms = None;
+        record.next_trigger_at_ms = Some(next_at_ms);
+        record.reason = Some(reason.to_owned());
+        Ok(true)
+    }
+
     /// Recomputes the run's status from its stages.
     fn refresh_status(&mut self, now_ms: u64) {
         if self.status.is_terminal() {

@@ -1,0 +1,176 @@
+//! One front for both container services: environment settings and the
+//! rollout state of either adapter.
+
+use serde::{Deserialize, Serialize};
+
+use super::docker::{self, DockerEnv, SwarmRollout};
+use super::kubernetes::{self, KubeRollout, KubernetesEnv};
+use super::{DeployError, StepOutcome, Strategy};
+use crate::ports::{HttpClient, Secrets};
+
+/// `[environments.<name>]` in the control-plane config.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "platform", rename_all = "snake_case")]
+pub enum EnvironmentConfig {
+    /// Kubernetes, including Alibaba Cloud ACK.
+    Kubernetes(KubernetesEnv),
+    /// Docker Engine in Swarm mode.
+    Docker(DockerEnv),
+}
+
+/// The state of a rollout on either platform (stored in the deployment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "platform", rename_all = "snake_case")]
+pub enum Rollout {
+    /// On Kubernetes.
+    Kubernetes(KubeRollout),
+    /// On Docker Swarm.
+    Docker(SwarmRollout),
+}
+
+impl Rollout {
+    /// The image that served before this rollout, when known.
+    pub fn previous_image(&self) -> Option<String> {
+        match self {
+            Rollout::Kubernetes(r) => r.previous_image.clone(),
+            Rollout::Docker(r) => Some(r.previous_image.clone()).filter(|i| !i.is_empty()),
+        }
+    }
+}
+
+/// Credentials of an environment, read from Spin variables.
+struct Credentials {
+    token: Option<String>,
+    registry_auth: Option<String>,
+}
+
+async fn credentials(
+    env: &EnvironmentConfig,
+    secrets: &impl Secrets,
+) -> Result<Credentials, DeployError> {
+    match env {
+        EnvironmentConfig::Kubernetes(k) => {
+            let token = secrets.get(&k.token_secret).await.ok_or_else(|| {
+                DeployError::Config(format!("the {} variable is not set", k.token_secret))
+            })?;
+            Ok(Credentials {
+                token: Some(token),
+                registry_auth: None,
+            })
+        }
+        EnvironmentConfig::Docker(d) => Ok(Credentials {
+            token: match &d.token_secret {
+                Some(n) => secrets.get(n).await,
+                None => None,
+            },
+            registry_auth: match &d.registry_auth_secret {
+                Some(n) => secrets.get(n).await,
+                None => None,
+            },
+        }),
+    }
+}
+
+/// Starts rolling `image` out for `app`.
+pub async fn start(
+    http: &impl HttpClient,
+    secrets: &impl Secrets,
+    env: &EnvironmentConfig,
+    app: &str,
+    image: &str,
+    strategy: &Strategy,
+    now_ms: u64,
+) -> Result<(Rollout, StepOutcome), DeployError> {
+    let c = credentials(env, secrets).await?;
+    match env {
+        EnvironmentConfig::Kubernetes(k) => {
+            let token = c.token.unwrap_or_default();
+            kubernetes::start(http, k, &token, app, image, strategy, now_ms)
+                .await
+                .map(|(r, o)| (Rollout::Kubernetes(r), o))
+        }
+        EnvironmentConfig::Docker(d) => docker::start(
+            http,
+            d,
+            c.token.as_deref(),
+            c.registry_auth.as_deref(),
+            app,
+            image,
+            strategy,
+            now_ms,
+        )
+        .await
+        .map(|(r, o)| (Rollout::Docker(r), o)),
+    }
+}
+
+/// What an operation on a running rollout is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Look at the status and move on.
+    Step,
+    /// Canary: the next step now.
+    Promote,
+    /// Back to the previous version.
+    Abort,
+}
+
+/// Applies `op` to `rollout`.
+pub async fn operate(
+    http: &impl HttpClient,
+    secrets: &impl Secrets,
+    env: &EnvironmentConfig,
+    rollout: &mut Rollout,
+    op: Operation,
+    now_ms: u64,
+) -> Result<StepOutcome, DeployError> {
+    let c = credentials(env, secrets).await?;
+    match (env, rollout) {
+        (EnvironmentConfig::Kubernetes(k), Rollout::Kubernetes(r)) => {
+            let token = c.token.unwrap_or_default();
+            match op {
+                Operation::Step => kubernetes::step(http, k, &token, r, now_ms).await,
+                Operation::Promote => kubernetes::promote(http, k, &token, r, now_ms).await,
+                Operation::Abort => kubernetes::abort(http, k, &token, r, now_ms).await,
+            }
+        }
+        (EnvironmentConfig::Docker(d), Rollout::Docker(r)) => match op {
+            Operation::Step => docker::step(http, d, c.token.as_deref(), r, now_ms).await,
+            Operation::Promote => Err(DeployError::NotApplicable(
+                "promote applies to canary deployments".into(),
+            )),
+            Operation::Abort => docker::abort(http, d, c.token.as_deref(), r, now_ms).await,
+        },
+        _ => Err(DeployError::Config(
+            "the environment's platform changed during the deployment".into(),
+        )),
+    }
+}
+
+/// Rolls `app` back from the release whose rollout is `current`.
+pub async fn rollback(
+    http: &impl HttpClient,
+    secrets: &impl Secrets,
+    env: &EnvironmentConfig,
+    app: &str,
+    current: &Rollout,
+    now_ms: u64,
+) -> Result<(Rollout, StepOutcome), DeployError> {
+    let c = credentials(env, secrets).await?;
+    match (env, current) {
+        (EnvironmentConfig::Kubernetes(k), Rollout::Kubernetes(r)) => {
+            let token = c.token.unwrap_or_default();
+            kubernetes::rollback(http, k, &token, app, r, now_ms)
+                .await
+                .map(|(r, o)| (Rollout::Kubernetes(r), o))
+        }
+        (EnvironmentConfig::Docker(d), Rollout::Docker(r)) => {
+            docker::rollback(http, d, c.token.as_deref(), app, r, now_ms)
+                .await
+                .map(|(r, o)| (Rollout::Docker(r), o))
+        }
+        _ => Err(DeployError::Config(
+            "the environment's platform changed since that release".into(),
+        )),
+    }
+}
