@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use slipway_tests::fakes::FakeKubernetes;
 use slipway_tests::fakes::chat::FakeChat;
 use slipway_tests::pipeline_env::*;
 
@@ -44,7 +45,22 @@ fn stage<'a>(run: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn junit_then_image_then_deploy_with_that_digest() {
-    let env = Env::start("");
+    let k8s = FakeKubernetes::start("k8s-token");
+    k8s.add_namespace("shop");
+    k8s.stall("shop", "shop-github");
+    k8s.add_deployment(
+        "shop",
+        "shop-github",
+        &[("app", "shop-github")],
+        "shop-github",
+        "registry.example.com/acme/shop:1.0.0",
+        2,
+    );
+    let config = format!(
+        "[environments.test]\nplatform = \"kubernetes\"\napi_server = \"{}\"\nnamespace = \"shop\"\ntoken_secret = \"kubernetes_token\"\n",
+        k8s.url()
+    );
+    let env = Env::start_with(&config, &["kubernetes_token=k8s-token"]);
     let run = start_run(&env, 0x100, DELIVERY);
     let token = env.callback_token(&run, "unit-test", 1);
     let (status, reply) = env.callback(
@@ -84,6 +100,12 @@ fn junit_then_image_then_deploy_with_that_digest() {
         deploy["image"]["reference"],
         "registry.example.com/acme/shop"
     );
+    // The deployment went out with exactly that digest.
+    assert_eq!(
+        k8s.image("shop", "shop-github").as_deref(),
+        Some(format!("registry.example.com/acme/shop@{DIGEST}").as_str())
+    );
+    assert_eq!(deploy["external_id"], "shop-github.test.1");
     assert_eq!(
         stage(&record, "image")["log_url"],
         "http://jenkins/job/shop/job/image/1/console"
