@@ -184,7 +184,9 @@ pub async fn trigger_with_retry(
     }
 }
 
-/// Reads a Jenkins queue item at most twice; the build URL once started.
+/// Reads a Jenkins queue item once: the build URL if the build has already
+/// started. A waiting item is left to the tick, which follows it to its
+/// build, so the webhook does not wait out Jenkins' queue.
 async fn follow_queue(
     http: &impl HttpClient,
     clock: &impl Clock,
@@ -193,32 +195,16 @@ async fn follow_queue(
     policy: &RetryPolicy,
     deadline: u64,
 ) -> Option<String> {
-    for round in 0..2 {
-        let remaining = deadline.saturating_sub(clock.now_ms());
-        if remaining == 0 {
-            return None;
-        }
-        let timeout = policy.call_timeout_ms.min(remaining).max(1);
-        let response = http.send(follow.clone(), timeout).await.ok()?;
-        match interpret_queue_item(job.service, &response).ok()? {
-            QueueState::Started { url, .. } => return Some(url),
-            QueueState::Cancelled => return None,
-            QueueState::Waiting { .. } if round == 0 => {
-                let wait = policy.base_delay_ms;
-                let fits = clock
-                    .now_ms()
-                    .saturating_add(wait)
-                    .saturating_add(policy.call_timeout_ms)
-                    <= deadline;
-                if !fits {
-                    return None;
-                }
-                clock.sleep(wait).await;
-            }
-            QueueState::Waiting { .. } => return None,
-        }
+    let remaining = deadline.saturating_sub(clock.now_ms());
+    if remaining == 0 {
+        return None;
     }
-    None
+    let timeout = policy.call_timeout_ms.min(remaining).max(1);
+    let response = http.send(follow, timeout).await.ok()?;
+    match interpret_queue_item(job.service, &response).ok()? {
+        QueueState::Started { url, .. } => Some(url),
+        QueueState::Cancelled | QueueState::Waiting { .. } => None,
+    }
 }
 
 fn plural(attempts: u32) -> String {
