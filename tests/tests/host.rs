@@ -464,6 +464,22 @@ fn component_output_goes_to_log_files_and_traps_are_contained() {
 }
 
 #[test]
+fn the_host_can_call_a_tick_route_on_an_interval() {
+    let dir = TempDir::new("tick");
+    let host = start(
+        &dir,
+        &["--tick-path", "/op/instance", "--tick-interval", "100ms"],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let ticks = host
+        .stdout()
+        .iter()
+        .filter(|l| l.starts_with("tick POST /op/instance 200"))
+        .count();
+    assert!(ticks >= 2, "{:?}", host.stdout());
+}
+
+#[test]
 fn ctrl_c_exits_cleanly() {
     let dir = TempDir::new("shutdown");
     let mut host = start(&dir, &[]);

@@ -360,10 +360,7 @@ fn jenkins_follows_the_queue_item() {
     let p = params(&[]);
     let j = job(&svc, "app", &p);
     let clock = FakeClock::at(T0);
-    let http = FakeHttp::new(
-        &clock,
-        vec![queue_created(), Ok(response(200, LEFT))],
-    );
+    let http = FakeHttp::new(&clock, vec![queue_created(), Ok(response(200, LEFT))]);
     let outcome = block_on(trigger_with_retry(
         &http,
         &clock,
@@ -397,10 +394,7 @@ fn jenkins_queue_still_waiting_keeps_the_queue_url() {
     let p = params(&[]);
     let j = job(&svc, "app", &p);
     let clock = FakeClock::at(T0);
-    let http = FakeHttp::new(
-        &clock,
-        vec![queue_created(), Ok(response(200, WAITING))],
-    );
+    let http = FakeHttp::new(&clock, vec![queue_created(), Ok(response(200, WAITING))]);
     let outcome = block_on(trigger_with_retry(
         &http,
         &clock,
