@@ -480,12 +480,22 @@ fn the_host_can_call_a_tick_route_on_an_interval() {
 }
 
 #[test]
-fn ctrl_c_exits_cleanly() {
+fn ctrl_c_finishes_in_flight_requests_then_exits() {
     let dir = TempDir::new("shutdown");
     let mut host = start(&dir, &[]);
     assert_eq!(host.get("/op/instance").0, 200);
+    let url = host.url("/op/sleep?ms=700");
+    let in_flight = std::thread::spawn(move || {
+        let response = ureq::get(&url).call().expect("in-flight request");
+        (
+            response.status(),
+            response.into_string().unwrap_or_default(),
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let status = host.interrupt();
     assert!(status.success(), "{status:?}");
+    assert_eq!(in_flight.join().unwrap(), (200, "slept 700 ms".into()));
     assert!(host.stdout().iter().any(|l| l.contains("Shutting down")));
 }
 

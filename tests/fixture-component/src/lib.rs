@@ -148,6 +148,11 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
             Ok(text) => reply(StatusCode::OK, text),
             Err(e) => reply(StatusCode::NOT_FOUND, e.to_string()),
         },
+        Some("sleep") => {
+            let ms: u64 = param("ms").parse().unwrap_or(0);
+            spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ms * 1_000_000).await;
+            reply(StatusCode::OK, format!("slept {ms} ms"))
+        }
         Some("log") => {
             println!("fixture-log-line {}", param("text"));
             eprintln!("fixture-err-line {}", param("text"));
