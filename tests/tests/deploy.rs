@@ -107,9 +107,19 @@ fn settle(env: &Env, environment: &str) -> Value {
 fn rolling_update_goes_out_and_a_stalled_one_rolls_back() {
     let w = world("gateway");
     w.k8s.add_deployment(NS, APP, &[("app", APP)], APP, OLD, 3);
+    // The first write meets a stale resourceVersion: re-read and retried.
+    w.k8s.inject_conflict(NS, "Deployment", APP);
     let (status, reply) = deploy(&w.env, "staging", json!({ "strategy": "rolling" }));
     assert_eq!(status, 202, "{reply}");
     assert_eq!(w.k8s.image(NS, APP).as_deref(), Some(new_image().as_str()));
+    let patches = w
+        .k8s
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with(&format!("/deployments/{APP}")))
+        .map(|r| r.status)
+        .collect::<Vec<_>>();
+    assert_eq!(patches, [409, 200], "retried after the conflict");
     let done = settle(&w.env, "staging");
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["digest"], DIGEST);
