@@ -5,7 +5,7 @@
 use serde_json::json;
 use slipway_core::progress;
 use slipway_spin::app::{self, App};
-use slipway_spin::request::{self, BodyError};
+use slipway_spin::request;
 use spin_sdk::http::{IntoResponse, Method, Request};
 
 /// Largest report accepted (JUnit reports of big suites are large).
@@ -19,20 +19,9 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     let run = request::path_param(&request, "run");
     let stage = request::path_param(&request, "stage");
     let headers = request::headers(&request);
-    let body = match request::body(request, MAX_BODY_BYTES).await {
+    let body = match request::body_or_reply(request, MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge(_)) => {
-            return Ok(request::json(
-                413,
-                &json!({ "error": "report larger than 25 MiB" }),
-            ));
-        }
-        Err(BodyError::Read(e)) => {
-            return Ok(request::json(
-                400,
-                &json!({ "error": format!("cannot read body: {e}") }),
-            ));
-        }
+        Err(reply) => return Ok(reply),
     };
     let app = match App::load().await {
         Ok(app) => app,

@@ -64,3 +64,22 @@ pub fn path_param(request: &Request, name: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// Reads the body (at most `limit` bytes), or the error response to send:
+/// 413 when it is larger, 400 when it cannot be read.
+pub async fn body_or_reply(
+    request: Request,
+    limit: usize,
+) -> Result<Vec<u8>, (StatusCode, HeaderMap, String)> {
+    match body(request, limit).await {
+        Ok(b) => Ok(b),
+        Err(BodyError::TooLarge(limit)) => Err(json(
+            413,
+            &serde_json::json!({ "error": format!("body larger than {limit} bytes") }),
+        )),
+        Err(BodyError::Read(e)) => Err(json(
+            400,
+            &serde_json::json!({ "error": format!("cannot read body: {e}") }),
+        )),
+    }
+}

@@ -95,6 +95,29 @@ where
     Ok(run)
 }
 
+/// Ends `stage` of run `id` as failed, with `reason`.
+async fn fail_stage<K: KeyValue>(
+    kv: &K,
+    now_ms: u64,
+    id: &str,
+    stage: &str,
+    attempt: u32,
+    reason: String,
+) -> Result<RunRecord, StoreError> {
+    RunStore::new(kv)
+        .update(id, |r| {
+            r.stage_finished(
+                stage,
+                attempt,
+                StageStatus::Failed,
+                now_ms,
+                Some(reason.clone()),
+            )
+        })
+        .await
+        .map(|(r, _, _)| r)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn start_build<K, H, C, S>(
     deps: &Deps<'_, K, H, C, S>,
@@ -114,23 +137,8 @@ where
     S: Secrets,
 {
     let runs = RunStore::new(deps.kv);
-    let fail = |reason: String| {
-        let now = deps.clock.now_ms();
-        async move {
-            RunStore::new(deps.kv)
-                .update(&run.id, |r| {
-                    r.stage_finished(
-                        name,
-                        attempt,
-                        StageStatus::Failed,
-                        now,
-                        Some(reason.clone()),
-                    )
-                })
-                .await
-                .map(|(r, _, _)| r)
-        }
-    };
+    let fail =
+        |reason: String| fail_stage(deps.kv, deps.clock.now_ms(), &run.id, name, attempt, reason);
     let Some(service) = deps.config.build_services.get(service_name) else {
         return fail(format!("unknown build service {service_name:?}")).await;
     };
@@ -249,20 +257,7 @@ where
 
     let runs = RunStore::new(deps.kv);
     let now = deps.clock.now_ms();
-    let fail = |reason: String| async move {
-        RunStore::new(deps.kv)
-            .update(&run.id, |r| {
-                r.stage_finished(
-                    name,
-                    attempt,
-                    StageStatus::Failed,
-                    now,
-                    Some(reason.clone()),
-                )
-            })
-            .await
-            .map(|(r, _, _)| r)
-    };
+    let fail = |reason: String| fail_stage(deps.kv, now, &run.id, name, attempt, reason);
     let Some(StageKind::Deploy {
         app,
         environment,
