@@ -84,9 +84,11 @@ where
 {
     let started = deps.clock.now_ms();
     let runs = RunStore::new(deps.kv);
-    let before_status = runs.load(run_id).await?.map(|r| r.status);
+    // The status this change started from (the last CAS round's view).
+    let mut before_status = None;
     let (record, _, changed) = runs
         .update(run_id, |r| {
+            before_status = Some(r.status);
             r.record_report(stage, attempt, report.clone(), started)
         })
         .await?;
