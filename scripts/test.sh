@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, then the end-to-end suite twice, once with
 # Spin's instance reuse and once with a fresh instance per request (which
-# catches request state kept in globals).
+# catches request state kept in globals). Ends with the totals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build-components.sh
 cargo build -p slipway-host
-cargo test --workspace
-SLIPWAY_TEST_INSTANCES=fresh cargo test -p slipway-tests
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee -a "$log"
+SLIPWAY_TEST_INSTANCES=fresh cargo test -p slipway-tests 2>&1 | tee -a "$log"
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
