@@ -31,16 +31,12 @@ struct DeployBody {
     requested_by: Option<String>,
 }
 
-fn reply(status: u16, body: serde_json::Value) -> Reply {
-    Reply { status, body }
-}
-
 fn refused(r: Refusal) -> Reply {
     match r {
-        Refusal::BadRequest(m) => reply(400, json!({ "error": m })),
-        Refusal::NotFound(m) => reply(404, json!({ "error": m })),
-        Refusal::Conflict(m) => reply(409, json!({ "error": m })),
-        Refusal::Busy(lock) => reply(
+        Refusal::BadRequest(m) => Reply::new(400, json!({ "error": m })),
+        Refusal::NotFound(m) => Reply::new(404, json!({ "error": m })),
+        Refusal::Conflict(m) => Reply::new(409, json!({ "error": m })),
+        Refusal::Busy(lock) => Reply::new(
             409,
             json!({
                 "error": "another deployment holds this environment",
@@ -49,7 +45,7 @@ fn refused(r: Refusal) -> Reply {
                 "expires_at_ms": lock.expires_at_ms,
             }),
         ),
-        Refusal::Unavailable(m) => reply(503, json!({ "error": m })),
+        Refusal::Unavailable(m) => Reply::new(503, json!({ "error": m })),
     }
 }
 
@@ -113,14 +109,14 @@ where
     match (method, segments.as_slice()) {
         ("GET", ["api", "apps", app, "environments", env, "releases"]) => {
             if !deps.config.apps.contains_key(*app) {
-                return reply(404, json!({ "error": format!("unknown app {app:?}") }));
+                return Reply::new(404, json!({ "error": format!("unknown app {app:?}") }));
             }
             match Records::new(deps.kv).history(app, env, 100).await {
-                Ok(list) => reply(
+                Ok(list) => Reply::new(
                     200,
                     json!({ "app": app, "environment": env, "releases": list.iter().map(view).collect::<Vec<_>>() }),
                 ),
-                Err(e) => reply(503, json!({ "error": e.to_string() })),
+                Err(e) => Reply::new(503, json!({ "error": e.to_string() })),
             }
         }
         ("POST", ["api", "deploy"]) => {
@@ -129,14 +125,16 @@ where
             }
             let parsed: DeployBody = match serde_json::from_slice(body) {
                 Ok(b) => b,
-                Err(e) => return reply(400, json!({ "error": format!("malformed request: {e}") })),
+                Err(e) => {
+                    return Reply::new(400, json!({ "error": format!("malformed request: {e}") }));
+                }
             };
             let hold_ms = match parsed
                 .hold
                 .as_deref()
                 .map(crate::pipeline::duration::parse_ms)
             {
-                Some(Err(e)) => return reply(400, json!({ "error": format!("hold: {e}") })),
+                Some(Err(e)) => return Reply::new(400, json!({ "error": format!("hold: {e}") })),
                 Some(Ok(ms)) => Some(ms),
                 None => None,
             };
@@ -146,7 +144,7 @@ where
                 hold_ms,
             ) {
                 Ok(s) => s,
-                Err(e) => return reply(400, json!({ "error": e })),
+                Err(e) => return Reply::new(400, json!({ "error": e })),
             };
             let request = DeployRequest {
                 app: parsed.app,
@@ -157,7 +155,7 @@ where
                 stage: None,
             };
             match service::request(deps, request).await {
-                Ok(d) => reply(202, view(&d)),
+                Ok(d) => Reply::new(202, view(&d)),
                 Err(r) => refused(r),
             }
         }
@@ -170,14 +168,17 @@ where
                 "abort" => service::operate(deps, app, env, Operation::Abort).await,
                 "rollback" => service::rollback(deps, app, env, "api").await,
                 other => {
-                    return reply(404, json!({ "error": format!("unknown action {other:?}") }));
+                    return Reply::new(
+                        404,
+                        json!({ "error": format!("unknown action {other:?}") }),
+                    );
                 }
             };
             match result {
-                Ok(d) => reply(if *action == "rollback" { 202 } else { 200 }, view(&d)),
+                Ok(d) => Reply::new(if *action == "rollback" { 202 } else { 200 }, view(&d)),
                 Err(r) => refused(r),
             }
         }
-        _ => reply(404, json!({ "error": format!("no route {method} {path}") })),
+        _ => Reply::new(404, json!({ "error": format!("no route {method} {path}") })),
     }
 }

@@ -55,14 +55,21 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn error(status: u16, message: impl Into<String>) -> Reply {
+    /// A reply with `status` and JSON `body`.
+    pub fn new(status: u16, body: serde_json::Value) -> Reply {
+        Reply { status, body }
+    }
+
+    /// `{"error": message}` with `status`.
+    pub fn error(status: u16, message: impl Into<String>) -> Reply {
         Reply {
             status,
             body: json!({ "error": message.into() }),
         }
     }
 
-    fn ignored(reason: impl Into<String>) -> Reply {
+    /// 200 `{"ignored": reason}`: the request starts or changes nothing.
+    pub fn ignored(reason: impl Into<String>) -> Reply {
         Reply {
             status: 200,
             body: json!({ "ignored": reason.into() }),

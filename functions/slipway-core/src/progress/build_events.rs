@@ -24,7 +24,7 @@ where
     let (key, status, url, message) = match event {
         ParsedEvent::WorkflowRun(run) => {
             if run.status != "completed" {
-                return ignored("workflow run not completed yet");
+                return Reply::ignored("workflow run not completed yet");
             }
             let status = match run.conclusion.as_deref() {
                 Some("success") | Some("neutral") => StageStatus::Succeeded,
@@ -46,7 +46,7 @@ where
         }
         ParsedEvent::Pipeline(p) => {
             if !p.finished {
-                return ignored("pipeline not finished yet");
+                return Reply::ignored("pipeline not finished yet");
             }
             let status = match p.status.as_str() {
                 "success" => StageStatus::Succeeded,
@@ -61,25 +61,22 @@ where
                 message,
             )
         }
-        _ => return ignored("not a build status event"),
+        _ => return Reply::ignored("not a build status event"),
     };
     let target = match deps.kv.get(&key).await {
         Ok(Some(v)) => String::from_utf8_lossy(&v).into_owned(),
-        Ok(None) => return ignored("no stage is waiting for this build"),
+        Ok(None) => return Reply::ignored("no stage is waiting for this build"),
         Err(e) => {
-            return Reply {
-                status: 503,
-                body: json!({ "error": e.to_string() }),
-            };
+            return Reply::error(503, e.to_string());
         }
     };
     let mut parts = target.splitn(3, '\n');
     let (Some(run_id), Some(stage), Some(attempt)) = (parts.next(), parts.next(), parts.next())
     else {
-        return ignored("corrupt build index entry");
+        return Reply::ignored("corrupt build index entry");
     };
     let Ok(attempt) = attempt.parse::<u32>() else {
-        return ignored("corrupt build index entry");
+        return Reply::ignored("corrupt build index entry");
     };
     let report = Report {
         status: Some(status),
@@ -96,12 +93,5 @@ where
             status: 200,
             body: json!({ "ignored": format!("stage not updated: {e}") }),
         },
-    }
-}
-
-fn ignored(reason: &str) -> Reply {
-    Reply {
-        status: 200,
-        body: json!({ "ignored": reason }),
     }
 }

@@ -12,14 +12,6 @@ use crate::runs::{Report, RunStore, StoreError, TransitionError};
 /// Highest attempt a callback token is checked against.
 const MAX_ATTEMPT: u32 = 64;
 
-fn reply(status: u16, body: serde_json::Value) -> Reply {
-    Reply { status, body }
-}
-
-fn error(status: u16, message: impl Into<String>) -> Reply {
-    reply(status, json!({ "error": message.into() }))
-}
-
 /// Handles one callback. 401 for a wrong token, 409 for an old attempt or
 /// a stage that already ended, 400 for a malformed body; nothing is written
 /// for any of them.
@@ -37,10 +29,10 @@ where
     S: Secrets,
 {
     let Some(token) = bearer(headers) else {
-        return error(401, "missing bearer token");
+        return Reply::error(401, "missing bearer token");
     };
     let Some(secret) = deps.secrets.get(CALLBACK_SECRET).await else {
-        return error(
+        return Reply::error(
             500,
             "callbacks are not configured (callback_secret is not set)",
         );
@@ -48,19 +40,19 @@ where
     let Some(attempt) =
         (1..=MAX_ATTEMPT).find(|a| same(token, &callback_token(&secret, run_id, stage, *a)))
     else {
-        return error(401, "the token does not match this run and stage");
+        return Reply::error(401, "the token does not match this run and stage");
     };
     let runs = RunStore::new(deps.kv);
     let run = match runs.load(run_id).await {
         Ok(Some(run)) => run,
-        Ok(None) => return error(404, format!("no run {run_id:?}")),
-        Err(e) => return error(503, e.to_string()),
+        Ok(None) => return Reply::error(404, format!("no run {run_id:?}")),
+        Err(e) => return Reply::error(503, e.to_string()),
     };
     let Some(current) = run.stages.get(stage) else {
-        return error(404, format!("run {run_id} has no stage {stage:?}"));
+        return Reply::error(404, format!("run {run_id} has no stage {stage:?}"));
     };
     if current.attempt != attempt {
-        return error(
+        return Reply::error(
             409,
             format!(
                 "callback for attempt {attempt}, but stage {stage} is at attempt {}",
@@ -69,7 +61,7 @@ where
         );
     }
     if current.status.is_terminal() {
-        return error(409, format!("stage {stage} already ended"));
+        return Reply::error(409, format!("stage {stage} already ended"));
     }
     let content_type = headers
         .get("content-type")
@@ -77,7 +69,7 @@ where
         .unwrap_or("");
     let parsed = match result::parse(content_type, body) {
         Ok(r) => r,
-        Err(e) => return error(400, format!("malformed result: {e}")),
+        Err(e) => return Reply::error(400, format!("malformed result: {e}")),
     };
     let report = Report {
         status: parsed.status,
@@ -98,17 +90,17 @@ where
     match super::report_and_advance(deps, run_id, stage, attempt, report).await {
         Ok((record, _)) => {
             let status = record.stages.get(stage).map(|s| s.status);
-            reply(
+            Reply::new(
                 200,
                 json!({ "run": run_id, "stage": stage, "attempt": attempt, "status": status, "run_status": record.status }),
             )
         }
         Err(StoreError::Transition(TransitionError::AlreadyFinished { .. })) => {
-            error(409, format!("stage {stage} already ended"))
+            Reply::error(409, format!("stage {stage} already ended"))
         }
         Err(StoreError::Transition(e @ TransitionError::StaleAttempt { .. })) => {
-            error(409, e.to_string())
+            Reply::error(409, e.to_string())
         }
-        Err(e) => error(503, e.to_string()),
+        Err(e) => Reply::error(503, e.to_string()),
     }
 }

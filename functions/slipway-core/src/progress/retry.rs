@@ -13,17 +13,14 @@ use crate::runs::{RunStore, StoreError, TransitionError};
 /// Whether the request carries the API token.
 pub async fn authorized<S: Secrets>(secrets: &S, headers: &Headers) -> Result<(), Reply> {
     let Some(expected) = secrets.get(API_TOKEN).await else {
-        return Err(Reply {
-            status: 401,
-            body: json!({ "error": "the API is disabled: api_token is not set" }),
-        });
+        return Err(Reply::error(
+            401,
+            "the API is disabled: api_token is not set",
+        ));
     };
     match bearer(headers) {
         Some(token) if same(token, &expected) => Ok(()),
-        _ => Err(Reply {
-            status: 401,
-            body: json!({ "error": "missing or wrong bearer token" }),
-        }),
+        _ => Err(Reply::error(401, "missing or wrong bearer token")),
     }
 }
 
@@ -48,28 +45,16 @@ where
     let attempt = match runs.update(run_id, |r| r.retry_stage(stage, now)).await {
         Ok((_, attempt, _)) => attempt,
         Err(StoreError::NotFound(_)) => {
-            return Reply {
-                status: 404,
-                body: json!({ "error": format!("no run {run_id:?}") }),
-            };
+            return Reply::error(404, format!("no run {run_id:?}"));
         }
         Err(StoreError::Transition(e @ TransitionError::UnknownStage(_))) => {
-            return Reply {
-                status: 404,
-                body: json!({ "error": e.to_string() }),
-            };
+            return Reply::error(404, e.to_string());
         }
         Err(StoreError::Transition(e)) => {
-            return Reply {
-                status: 409,
-                body: json!({ "error": e.to_string() }),
-            };
+            return Reply::error(409, e.to_string());
         }
         Err(e) => {
-            return Reply {
-                status: 503,
-                body: json!({ "error": e.to_string() }),
-            };
+            return Reply::error(503, e.to_string());
         }
     };
     let record = start_ready_stages(deps, run_id, now + super::FOLLOW_UP_BUDGET_MS).await;

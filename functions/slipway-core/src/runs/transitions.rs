@@ -267,16 +267,7 @@ impl RunRecord {
         record.reason = reason;
         self.log(now_ms, Some(stage), Some(attempt), &status_name(&status));
         if status != StageStatus::Succeeded {
-            let dependents: Vec<String> = self
-                .pipeline
-                .as_ref()
-                .map(|p| {
-                    p.dependents_of(stage)
-                        .into_iter()
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let dependents = self.dependents_of(stage);
             for name in dependents {
                 if let Some(dep) = self.stages.get_mut(&name)
                     && !dep.status.is_terminal()
@@ -357,16 +348,7 @@ impl RunRecord {
             ..StageRecord::queued()
         };
         self.log(now_ms, Some(stage), Some(attempt), "queued");
-        let dependents: Vec<String> = self
-            .pipeline
-            .as_ref()
-            .map(|p| {
-                p.dependents_of(stage)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let dependents = self.dependents_of(stage);
         for name in dependents {
             if let Some(dep) = self.stages.get_mut(&name)
                 && dep.status == StageStatus::Cancelled
@@ -461,6 +443,19 @@ impl RunRecord {
         record.next_trigger_at_ms = Some(next_at_ms);
         record.reason = Some(reason.to_owned());
         Ok(true)
+    }
+
+    /// Names of the stages that need `stage`, directly or not.
+    fn dependents_of(&self, stage: &str) -> Vec<String> {
+        self.pipeline
+            .as_ref()
+            .map(|p| {
+                p.dependents_of(stage)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Recomputes the run's status from its stages.
