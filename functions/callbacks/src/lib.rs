@@ -1,9 +1,10 @@
 //! `POST /callbacks/{run}/{stage}`: a build service reports a stage's
 //! result; the run records it and moves on. The work is
-//! `slipway_core::progress::handle_callback`.
+//! `slipway_core::entry::callback::handle_callback`; the run is
+//! reconciled after the response.
 
 use serde_json::json;
-use slipway_core::progress;
+use slipway_core::entry::callback;
 use slipway_spin::app::{self, App};
 use slipway_spin::request;
 use spin_sdk::http::{IntoResponse, Method, Request};
@@ -27,6 +28,6 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         Ok(app) => app,
         Err(reply) => return Ok(reply),
     };
-    let reply = progress::handle_callback(&app.deps(), &run, &stage, &headers, &body).await;
-    Ok(app::reply(reply))
+    let handled = callback::handle_callback(&app.deps(), &run, &stage, &headers, &body).await;
+    Ok(app::respond(app, handled))
 }

@@ -1,8 +1,8 @@
 //! Deployments over HTTP: `POST /api/deploy`, `POST /api/deploy/{app}/{env}/
 //! promote|abort|rollback` and `GET /api/apps/{app}/environments/{env}/releases`.
-//! The work is `slipway_core::deploy::api::handle`.
+//! The work is `slipway_core::entry::deploy_api::handle`.
 
-use slipway_core::deploy;
+use slipway_core::entry::deploy_api;
 use slipway_spin::app::{self, App};
 use slipway_spin::request;
 use spin_sdk::http::{IntoResponse, Request};
@@ -23,6 +23,6 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         Ok(app) => app,
         Err(reply) => return Ok(reply),
     };
-    let reply = deploy::api::handle(&app.deps(), &method, &path, &headers, &body).await;
+    let reply = deploy_api::handle(&app.deps(), &method, &path, &headers, &body).await;
     Ok(app::reply(reply))
 }

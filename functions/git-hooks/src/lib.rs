@@ -1,9 +1,10 @@
 //! `POST /hooks/{provider}`: a git provider's webhook starts a pipeline run
 //! (or, for build status events, completes a stage). A thin adapter: the
-//! work is `slipway_core::hooks::handle_webhook`.
+//! work is `slipway_core::entry::webhook::handle_webhook`; the run is
+//! reconciled after the response.
 
 use serde_json::json;
-use slipway_core::hooks::{self, MAX_BODY_BYTES};
+use slipway_core::entry::webhook::{self, MAX_BODY_BYTES};
 use slipway_spin::app::{self, App};
 use slipway_spin::request;
 use spin_sdk::http::{IntoResponse, Method, Request};
@@ -23,6 +24,6 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         Ok(app) => app,
         Err(reply) => return Ok(reply),
     };
-    let reply = hooks::handle_webhook(&app.deps(), &provider, &headers, &body).await;
-    Ok(app::reply(reply))
+    let handled = webhook::handle_webhook(&app.deps(), &provider, &headers, &body).await;
+    Ok(app::respond(app, handled))
 }

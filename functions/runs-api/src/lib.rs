@@ -3,11 +3,11 @@
 //!   links, test results and artifacts;
 //! - `POST /api/runs/{run}/stages/{stage}/retry` (bearer `api_token`): start
 //!   a failed stage again as a new attempt;
-//! - `POST /api/tick` (bearer `api_token`): the periodic sweep — due trigger
-//!   retries, overdue builds polled, stuck stages timed out.
+//! - `POST /api/tick[?budget_ms=N]` (bearer `api_token`): reconcile every
+//!   unfinished run and deployment within a time budget.
 
 use serde_json::json;
-use slipway_core::progress;
+use slipway_core::entry::{retry, tick};
 use slipway_core::runs::RunStore;
 use slipway_spin::app::{self, App};
 use slipway_spin::request;
@@ -25,7 +25,9 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     let deps = app.deps();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let reply = match (method, segments.as_slice()) {
-        (Method::POST, ["api", "tick"]) => progress::handle_tick(&deps, &headers).await,
+        (Method::POST, ["api", "tick"]) => {
+            tick::handle_tick(&deps, &headers, query_u64(&request, "budget_ms")).await
+        }
         (Method::GET, ["api", "runs", run]) => {
             return Ok(match RunStore::new(&app.kv).load(run).await {
                 Ok(Some(record)) => request::json(200, &serde_json::to_value(&record)?),
@@ -34,7 +36,7 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
             });
         }
         (Method::POST, ["api", "runs", run, "stages", stage, "retry"]) => {
-            progress::handle_retry(&deps, run, stage, &headers).await
+            retry::handle_retry(&deps, run, stage, &headers).await
         }
         (_, ["api", "tick"])
         | (_, ["api", "runs", _])
@@ -52,4 +54,12 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         }
     };
     Ok(app::reply(reply))
+}
+
+/// A numeric query parameter, if present and valid.
+fn query_u64(request: &Request, name: &str) -> Option<u64> {
+    request.uri().query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| v.parse().ok()).flatten()
+    })
 }

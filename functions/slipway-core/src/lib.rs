@@ -2,15 +2,18 @@
 //! through the small traits in [`ports`], so it is tested natively and the
 //! Spin components are thin adapters.
 
+pub mod active;
 pub mod builders;
+pub mod cells;
 pub mod config;
 pub mod deploy;
+pub mod engine;
+pub mod entry;
 pub mod health;
-pub mod hooks;
+pub mod intents;
 pub mod notify;
 pub mod pipeline;
 pub mod ports;
-pub mod progress;
 pub mod providers;
 pub mod runs;
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use serde_json::json;
 use slipway_core::config::ControlPlane;
-use slipway_core::hooks::{Deps, Reply};
+use slipway_core::engine::Deps;
+use slipway_core::entry::{self, Handled, Reply};
 use spin_sdk::http::{HeaderMap, StatusCode};
 
 use crate::clock::WasiClock;
@@ -57,6 +58,19 @@ impl App {
             config: &self.config,
         }
     }
+}
+
+/// Answers with `handled`'s reply and reconciles its follow-up after the
+/// response is sent (WASIp3 keeps the instance while it is busy or serving
+/// others; when the host drops it first, the tick finishes the work).
+pub fn respond(app: App, handled: Handled) -> JsonResponse {
+    let response = reply(handled.reply.clone());
+    if handled.follow_up.is_some() {
+        spin_sdk::wasip3::spawn(async move {
+            entry::follow_up(&app.deps(), &handled).await;
+        });
+    }
+    response
 }
 
 /// The domain's reply as a response.

@@ -102,6 +102,19 @@ impl TestSummary {
     pub fn is_success(&self) -> bool {
         self.failed == 0 && self.errored == 0
     }
+
+    /// "142 passed, 2 failed, 1 skipped".
+    pub fn line(&self) -> String {
+        let mut parts = vec![format!("{} passed", self.passed)];
+        let failed = self.failed + self.errored;
+        if failed > 0 {
+            parts.push(format!("{failed} failed"));
+        }
+        if self.skipped > 0 {
+            parts.push(format!("{} skipped", self.skipped));
+        }
+        parts.join(", ")
+    }
 }
 
 /// Parses one JUnit XML document.

@@ -2,13 +2,12 @@
 //! (including Alibaba Cloud ACK) and Docker Swarm, with one deployment per
 //! environment at a time, promote/abort/rollback and a release history.
 
-pub mod api;
 pub mod docker;
 pub mod kubernetes;
 pub mod platform;
 pub mod records;
-pub mod service;
+pub mod requests;
 mod types;
 
 pub use platform::EnvironmentConfig;
-pub use types::{DeployError, StepOutcome, Strategy, is_image_reference};
+pub use types::{DeployError, StepOutcome, Strategy, is_image_reference, strategy};

@@ -7,10 +7,13 @@
 //! | `lock/{app}/{env}` | [`Lock`]: who holds the environment and since when |
 //! | `lock/{app}/{env}/init` | counter: whoever gets 1 creates the lock record |
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::platform::Rollout;
 use super::{StepOutcome, Strategy};
+use crate::intents::Intents;
 use crate::ports::{KeyValue, KvError, Swap};
 
 /// Most compare-and-swap rounds on one record.
@@ -89,12 +92,52 @@ pub struct Deployment {
     pub created_at_ms: u64,
     /// When it ended.
     pub finished_at_ms: Option<u64>,
+    /// A rollback: the rollout of the release it rolls back from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<Rollout>,
+    /// The request talking to the platform for it now, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<StepLease>,
+    /// Promotes asked for (facts).
+    #[serde(default)]
+    pub promotions_requested: u32,
+    /// Promotes carried out.
+    #[serde(default)]
+    pub promotions_done: u32,
+    /// Whether someone asked to abort (a fact).
+    #[serde(default)]
+    pub abort_requested: bool,
+    /// Who asked for the promote or abort last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operated_by: Option<String>,
+    /// Side effects of its end not yet seen done.
+    #[serde(default, skip_serializing_if = "Intents::is_empty")]
+    pub intents: Intents,
+    /// Side effects of its end that are done.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub done: BTreeSet<String>,
+}
+
+/// The claim of one request on a deployment's platform calls: only its
+/// holder steps, promotes or aborts the rollout, so two requests never
+/// work on the platform at once and a result computed from an old rollout
+/// state is never applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepLease {
+    /// Unique per claim: the record's version when it was taken.
+    pub token: u64,
+    /// When the holder is presumed gone.
+    pub until_ms: u64,
 }
 
 impl Deployment {
     /// Records an adapter's outcome; returns whether the deployment ended now.
     pub fn apply(&mut self, outcome: &StepOutcome, now_ms: u64) -> bool {
         let was_final = self.status.is_final();
+        if was_final {
+            // Terminal states are final: a late outcome never reopens one.
+            return false;
+        }
         match outcome {
             StepOutcome::InProgress {
                 message,

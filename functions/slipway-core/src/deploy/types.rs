@@ -32,6 +32,25 @@ impl Strategy {
     }
 }
 
+/// The strategy named in a request or a pipeline stage.
+pub fn strategy(
+    name: &str,
+    steps: Option<Vec<u8>>,
+    hold_ms: Option<u64>,
+) -> Result<Strategy, String> {
+    match name {
+        "rolling" => Ok(Strategy::Rolling),
+        "blue-green" => Ok(Strategy::BlueGreen),
+        "canary" => Ok(Strategy::Canary {
+            steps: steps.unwrap_or_else(|| vec![10, 25, 50, 100]),
+            hold_ms,
+        }),
+        other => Err(format!(
+            "unknown strategy {other:?}; use rolling, blue-green or canary"
+        )),
+    }
+}
+
 /// What one call into an adapter found or did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
@@ -108,7 +127,7 @@ pub fn is_image_reference(image: &str) -> bool {
         None => (image, None),
     };
     if let Some(d) = digest
-        && !crate::progress::result::is_digest(d)
+        && !crate::runs::is_digest(d)
     {
         return false;
     }

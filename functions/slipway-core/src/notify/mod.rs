@@ -119,7 +119,7 @@ impl fmt::Display for ChatKind {
 }
 
 /// The kinds of events worth a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NotifyOn {
     /// A run failed.

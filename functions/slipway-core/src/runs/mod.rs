@@ -7,23 +7,29 @@
 //! |---|---|
 //! | `app/{app}/runs` | counter (Spin's encoding): the last run number handed out |
 //! | `run/{app}/{number}` | [`RunRecord`], changed only by compare-and-swap on its bytes; `version` inside goes up by one per change |
-//! | `event/{hash}` | counter: claims of one event (whoever gets 1 creates the run) |
-//! | `event/{hash}/run` | the run id created for that event |
+//! | `event/{hash}` | the event's claim: a counter holding the claim time, then JSON [`EventClaim`] linking its run ([`claims`]) |
+//! | `external/{service}/{id}` | which run, stage and attempt a build service's id belongs to ([`BuildIndex`]) |
 //!
 //! A run id is `{app}-{number}`; the number comes from an atomic increment,
 //! so the run's key is new and owned by its creator.
 
+mod claims;
+mod outcomes;
 mod store;
 mod transitions;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::intents::Intents;
+
 use crate::pipeline::Pipeline;
 
-pub use store::{Claim, RunStore, StoreError, event_hash};
-pub use transitions::TransitionError;
+pub use claims::{Begin, EVENT_LEASE_MS, EventClaim, EventClaims};
+pub use outcomes::{BranchOutcome, BranchOutcomes};
+pub use store::{BuildIndex, BuildRef, RunStore, StoreError, event_hash};
+pub use transitions::{PipelineSource, TransitionError};
 
 /// Status of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +47,9 @@ pub enum RunStatus {
     Cancelled,
     /// A stage ran past its timeout.
     TimedOut,
+    /// The pipeline file, read after the webhook was answered, does not
+    /// run for this event (no file, or its triggers exclude it).
+    Skipped,
 }
 
 impl RunStatus {
@@ -48,7 +57,7 @@ impl RunStatus {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            Self::Succeeded | Self::Failed | Self::Cancelled | Self::TimedOut
+            Self::Succeeded | Self::Failed | Self::Cancelled | Self::TimedOut | Self::Skipped
         )
     }
 }
@@ -118,6 +127,39 @@ pub struct ImageArtifact {
     pub digest: Option<String>,
 }
 
+impl ImageArtifact {
+    /// `name@sha256:…` into reference and digest.
+    pub fn parse(image: &str) -> ImageArtifact {
+        match image.split_once('@') {
+            Some((reference, digest)) => ImageArtifact {
+                reference: reference.to_owned(),
+                digest: Some(digest.to_owned()),
+            },
+            None => ImageArtifact {
+                reference: image.to_owned(),
+                digest: None,
+            },
+        }
+    }
+
+    /// `reference@digest`, or the reference alone.
+    pub fn full(&self) -> String {
+        match &self.digest {
+            Some(d) => format!("{}@{d}", self.reference),
+            None => self.reference.clone(),
+        }
+    }
+}
+
+/// Whether `d` is `sha256:` and 64 lowercase hex digits.
+pub fn is_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
 /// One stage of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageRecord {
@@ -128,12 +170,9 @@ pub struct StageRecord {
     /// Trigger calls made for the current attempt.
     #[serde(default)]
     pub trigger_calls: u32,
-    /// When the next trigger retry is due (a tick picks it up).
-    #[serde(default)]
-    pub next_trigger_at_ms: Option<u64>,
-    /// Set while one request is starting the stage, so no other does.
-    #[serde(default)]
-    pub start_claimed_at_ms: Option<u64>,
+    /// When the build service was last asked about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_polled_at_ms: Option<u64>,
     /// When it started on its service.
     pub started_at_ms: Option<u64>,
     /// When it ended.
@@ -184,8 +223,7 @@ impl StageRecord {
             status: StageStatus::Queued,
             attempt: 1,
             trigger_calls: 0,
-            next_trigger_at_ms: None,
-            start_claimed_at_ms: None,
+            last_polled_at_ms: None,
             started_at_ms: None,
             finished_at_ms: None,
             external_id: None,
@@ -240,6 +278,36 @@ pub struct RunRecord {
     pub finished_at_ms: Option<u64>,
     /// Every status change, oldest first.
     pub transitions: Vec<Transition>,
+    /// The event this run was created for (its claim key's hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// What the pipeline's triggers check, kept until the pipeline file is
+    /// read (when the webhook answered before it could be).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingEvent>,
+    /// Side effects decided on and not yet seen done.
+    #[serde(default, skip_serializing_if = "Intents::is_empty")]
+    pub intents: Intents,
+    /// Commit statuses as last posted: context → what was posted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub posted: BTreeMap<String, String>,
+    /// Chat notices already sent (or given up on): `failure`, `fixed`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub notices: BTreeSet<String>,
+    /// Once the run ended: the outcome of the branch's previous run, as
+    /// the branch record said when this run was recorded in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_outcome: Option<String>,
+}
+
+/// The parts of an event the pipeline's triggers look at, kept on a run
+/// whose pipeline file is not read yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEvent {
+    /// Paths the push changed.
+    pub changed_paths: Vec<String>,
+    /// Whether `changed_paths` is the whole list.
+    pub paths_complete: bool,
 }
 
 /// `{app}-{number}`.

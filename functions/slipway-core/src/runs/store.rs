@@ -28,13 +28,15 @@ pub enum StoreError {
     Contention(String),
 }
 
-/// Result of claiming an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// This request owns the event and creates its run.
-    Owner,
-    /// Someone claimed it before; the run they created, if linked yet.
-    Duplicate(Option<String>),
+impl From<crate::cells::CellError> for StoreError {
+    fn from(e: crate::cells::CellError) -> Self {
+        use crate::cells::CellError;
+        match e {
+            CellError::Kv(e) => StoreError::Kv(e),
+            CellError::Corrupt(key, why) => StoreError::Corrupt(key, why),
+            CellError::Contention(key) => StoreError::Contention(key),
+        }
+    }
 }
 
 /// The identity of an event, hashed for use in a key: the same push under
@@ -127,30 +129,99 @@ impl<'a, K: KeyValue> RunStore<'a, K> {
         Err(StoreError::Contention(id.to_owned()))
     }
 
-    /// The run created for event `hash`, if any.
-    pub async fn event_run(&self, hash: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .kv
-            .get(&format!("event/{hash}/run"))
-            .await?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    /// Writes `record` unless its key already holds a run: for a request
+    /// that took over an event whose owner linked the run and died before
+    /// writing it.
+    pub async fn create_if_absent(&self, record: &RunRecord) -> Result<bool, StoreError> {
+        if self.load(&record.id).await?.is_some() {
+            return Ok(false);
+        }
+        self.create(record).await?;
+        Ok(true)
     }
 
-    /// Claims event `hash` in one atomic step.
-    pub async fn claim_event(&self, hash: &str) -> Result<Claim, StoreError> {
-        let n = self.kv.increment(&format!("event/{hash}"), 1).await?;
-        if n == 1 {
-            Ok(Claim::Owner)
-        } else {
-            Ok(Claim::Duplicate(self.event_run(hash).await?))
+    /// The last run number handed out for `app` (0: none).
+    pub async fn last_number(&self, app: &str) -> Result<u64, StoreError> {
+        let key = format!("app/{app}/runs");
+        if self.kv.get(&key).await?.is_none() {
+            return Ok(0);
+        }
+        Ok(self.kv.increment(&key, 0).await?.max(0) as u64)
+    }
+}
+
+/// Where a build service's id for a build points: the stage it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildRef {
+    /// Run id.
+    pub run: String,
+    /// Stage name.
+    pub stage: String,
+    /// Stage attempt.
+    pub attempt: u32,
+}
+
+/// The index from build-service ids to stages (`external/{service}/{id}`),
+/// so build status webhooks find their stage.
+pub struct BuildIndex<'a, K> {
+    kv: &'a K,
+}
+
+impl<'a, K: KeyValue> BuildIndex<'a, K> {
+    /// The index in `kv`.
+    pub fn new(kv: &'a K) -> Self {
+        BuildIndex { kv }
+    }
+
+    /// The key of `external_id` on a service of `kind`.
+    pub fn key(kind: &str, external_id: &str) -> String {
+        match kind {
+            // The API URL of the run ends in its numeric id, which webhooks carry.
+            "github_actions" => format!(
+                "external/github_actions/{}",
+                external_id
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(external_id)
+            ),
+            "gitlab_ci" => format!("external/gitlab_ci/{external_id}"),
+            _ => format!(
+                "external/{kind}/{}",
+                hex::encode(&Sha256::digest(external_id.as_bytes())[..16])
+            ),
         }
     }
 
-    /// Records that event `hash` created run `id`.
-    pub async fn link_event(&self, hash: &str, id: &str) -> Result<(), StoreError> {
+    /// Records that `external_id` on a `kind` service runs `target`.
+    pub async fn put(
+        &self,
+        kind: &str,
+        external_id: &str,
+        target: &BuildRef,
+    ) -> Result<(), StoreError> {
+        let entry = format!("{}\n{}\n{}", target.run, target.stage, target.attempt);
         self.kv
-            .set(&format!("event/{hash}/run"), id.as_bytes())
+            .set(&Self::key(kind, external_id), entry.as_bytes())
             .await?;
         Ok(())
+    }
+
+    /// The stage `external_id` on a `kind` service runs, if indexed.
+    pub async fn get(&self, kind: &str, external_id: &str) -> Result<Option<BuildRef>, StoreError> {
+        let Some(bytes) = self.kv.get(&Self::key(kind, external_id)).await? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let mut parts = text.splitn(3, '\n');
+        let (Some(run), Some(stage), Some(attempt)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        Ok(attempt.parse().ok().map(|attempt| BuildRef {
+            run: run.to_owned(),
+            stage: stage.to_owned(),
+            attempt,
+        }))
     }
 }

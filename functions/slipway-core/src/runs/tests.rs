@@ -40,7 +40,7 @@ fn run() -> RunRecord {
         "shop",
         7,
         trigger(),
-        Ok(Pipeline::parse(PIPELINE).unwrap()),
+        PipelineSource::Read(Pipeline::parse(PIPELINE).unwrap()),
         1_000,
     )
 }
@@ -129,7 +129,7 @@ fn invalid_pipeline_fails_the_run_at_once() {
         "shop",
         1,
         trigger(),
-        Err("line 3, column 1: bad".into()),
+        PipelineSource::Invalid("line 3, column 1: bad".into()),
         10,
     );
     assert_eq!(r.status, RunStatus::Failed);
@@ -171,19 +171,34 @@ fn store_numbers_claims_and_compare_and_swap() {
             err,
             StoreError::Transition(TransitionError::UnknownStage(_))
         ));
-
-        let hash = event_hash(&["github", "acme/shop", "refs/heads/main", "abc"]);
-        assert_eq!(store.claim_event(&hash).await.unwrap(), Claim::Owner);
-        assert_eq!(
-            store.claim_event(&hash).await.unwrap(),
-            Claim::Duplicate(None)
-        );
-        store.link_event(&hash, &record.id).await.unwrap();
-        assert_eq!(
-            store.claim_event(&hash).await.unwrap(),
-            Claim::Duplicate(Some(record.id.clone()))
-        );
     });
+}
+
+#[test]
+fn a_pending_pipeline_is_read_later_and_may_skip_the_run() {
+    let pending = PendingEvent {
+        changed_paths: vec!["docs/readme.md".into()],
+        paths_complete: true,
+    };
+    let mut r = RunRecord::new(
+        "shop",
+        1,
+        trigger(),
+        PipelineSource::Pending(pending.clone()),
+        10,
+    );
+    assert!(r.awaiting_pipeline());
+    assert!(r.ready_stages().is_empty());
+    let only_src =
+        Pipeline::parse(&format!("[triggers]\npaths = [\"src/**\"]\n{PIPELINE}")).unwrap();
+    assert!(r.pipeline_read(Ok(Some(only_src)), 20));
+    assert_eq!(r.status, RunStatus::Skipped);
+    assert!(!r.pipeline_read(Ok(None), 30), "read once");
+
+    let mut r = RunRecord::new("shop", 2, trigger(), PipelineSource::Pending(pending), 10);
+    assert!(r.pipeline_read(Ok(Some(Pipeline::parse(PIPELINE).unwrap())), 20));
+    assert_eq!(r.ready_stages(), ["unit", "lint"]);
+    assert!(!r.awaiting_pipeline());
 }
 
 /// A store whose first swap loses to a concurrent writer.

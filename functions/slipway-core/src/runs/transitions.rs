@@ -2,10 +2,46 @@
 //! applying the same transition twice changes nothing the second time.
 
 use super::{
-    ImageArtifact, Report, RunRecord, RunStatus, RunTrigger, StageRecord, StageStatus, Transition,
-    run_id,
+    ImageArtifact, PendingEvent, Report, RunRecord, RunStatus, RunTrigger, StageRecord,
+    StageStatus, Transition, run_id,
 };
-use crate::pipeline::{Pipeline, StageKind};
+use crate::pipeline::{Event, Pipeline, StageKind};
+
+/// Where a new run's pipeline comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PipelineSource {
+    /// Read and valid.
+    Read(Pipeline),
+    /// Read and invalid: the run fails with this reason.
+    Invalid(String),
+    /// Not read yet (the webhook answered first).
+    Pending(PendingEvent),
+}
+
+impl RunTrigger {
+    /// The view of the event that the pipeline's triggers check.
+    pub fn event<'a>(&'a self, pending: &'a PendingEvent) -> Event<'a> {
+        match self.kind.as_str() {
+            "tag" => Event::Tag {
+                name: self
+                    .git_ref
+                    .strip_prefix("refs/tags/")
+                    .unwrap_or(&self.git_ref),
+            },
+            "merge_request" => Event::MergeRequest {
+                target_branch: self.target_branch.as_deref().unwrap_or(""),
+            },
+            _ => Event::Branch {
+                name: self
+                    .git_ref
+                    .strip_prefix("refs/heads/")
+                    .unwrap_or(&self.git_ref),
+                paths: &pending.changed_paths,
+                paths_complete: pending.paths_complete,
+            },
+        }
+    }
+}
 
 /// A transition that does not apply to the record as it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,13 +87,13 @@ fn status_name<T: serde::Serialize>(status: &T) -> String {
 }
 
 impl RunRecord {
-    /// A new run: queued stages from `pipeline`, or failed at once with the
-    /// reason when the pipeline could not be read.
+    /// A new run: queued stages from a pipeline read at the commit, failed
+    /// at once for an invalid one, or waiting for the file to be read.
     pub fn new(
         app: &str,
         number: u64,
         trigger: RunTrigger,
-        pipeline: Result<Pipeline, String>,
+        pipeline: PipelineSource,
         now_ms: u64,
     ) -> RunRecord {
         let mut record = RunRecord {
@@ -73,25 +109,67 @@ impl RunRecord {
             created_at_ms: now_ms,
             finished_at_ms: None,
             transitions: Vec::new(),
+            event: None,
+            pending: None,
+            intents: Default::default(),
+            posted: Default::default(),
+            notices: Default::default(),
+            previous_outcome: None,
         };
+        record.log(now_ms, None, None, "queued");
         match pipeline {
-            Ok(p) => {
-                for stage in &p.stages {
-                    record
-                        .stages
-                        .insert(stage.name.clone(), StageRecord::queued());
-                }
-                record.pipeline = Some(p);
-                record.log(now_ms, None, None, "queued");
-            }
-            Err(reason) => {
-                record.error = Some(reason);
-                record.status = RunStatus::Failed;
-                record.finished_at_ms = Some(now_ms);
-                record.log(now_ms, None, None, "failed");
-            }
+            PipelineSource::Read(p) => record.use_pipeline(p),
+            PipelineSource::Invalid(reason) => record.end_early(RunStatus::Failed, reason, now_ms),
+            PipelineSource::Pending(event) => record.pending = Some(event),
         }
         record
+    }
+
+    /// Whether the pipeline file is still to be read.
+    pub fn awaiting_pipeline(&self) -> bool {
+        self.pending.is_some() && self.pipeline.is_none() && !self.status.is_terminal()
+    }
+
+    fn use_pipeline(&mut self, pipeline: Pipeline) {
+        for stage in &pipeline.stages {
+            self.stages
+                .insert(stage.name.clone(), StageRecord::queued());
+        }
+        self.pipeline = Some(pipeline);
+        self.pending = None;
+    }
+
+    /// The pipeline file was read after the run was created: the run goes
+    /// on with it, ends `skipped` when its triggers exclude the event or
+    /// there is no file, or fails for an invalid file.
+    pub fn pipeline_read(&mut self, read: Result<Option<Pipeline>, String>, now_ms: u64) -> bool {
+        let Some(pending) = self.pending.clone().filter(|_| self.awaiting_pipeline()) else {
+            return false;
+        };
+        match read {
+            Ok(Some(pipeline)) => {
+                let event = self.trigger.event(&pending);
+                match pipeline.triggers.check(&event) {
+                    Ok(()) => self.use_pipeline(pipeline),
+                    Err(skip) => self.end_early(RunStatus::Skipped, skip.to_string(), now_ms),
+                }
+            }
+            Ok(None) => self.end_early(
+                RunStatus::Skipped,
+                "no pipeline file at this commit".into(),
+                now_ms,
+            ),
+            Err(reason) => self.end_early(RunStatus::Failed, reason, now_ms),
+        }
+        true
+    }
+
+    fn end_early(&mut self, status: RunStatus, reason: String, now_ms: u64) {
+        self.error = Some(reason);
+        self.status = status;
+        self.pending = None;
+        self.finished_at_ms = Some(now_ms);
+        self.log(now_ms, None, None, &status_name(&status));
     }
 
     fn log(&mut self, at_ms: u64, stage: Option<&str>, attempt: Option<u32>, to: &str) {
@@ -147,34 +225,6 @@ impl RunRecord {
             .collect()
     }
 
-    /// Claims the right to start a queued stage: true for exactly one caller
-    /// until the stage leaves the queue or the claim is older than `ttl_ms`
-    /// (its holder is presumed gone). A stage waiting for a trigger retry is
-    /// claimable once the retry is due.
-    pub fn claim_start(
-        &mut self,
-        stage: &str,
-        attempt: u32,
-        now_ms: u64,
-        ttl_ms: u64,
-    ) -> Result<bool, TransitionError> {
-        let record = self.stage_mut(stage, attempt)?;
-        if record.status != StageStatus::Queued {
-            return Ok(false);
-        }
-        if record.next_trigger_at_ms.is_some_and(|due| due > now_ms) {
-            return Ok(false);
-        }
-        if record
-            .start_claimed_at_ms
-            .is_some_and(|at| now_ms.saturating_sub(at) < ttl_ms)
-        {
-            return Ok(false);
-        }
-        record.start_claimed_at_ms = Some(now_ms);
-        Ok(true)
-    }
-
     /// The stage started on its service (or, for approvals, began waiting).
     pub fn stage_started(
         &mut self,
@@ -207,36 +257,11 @@ impl RunRecord {
         }
         record.status = target;
         record.started_at_ms = Some(now_ms);
-        record.next_trigger_at_ms = None;
-        record.start_claimed_at_ms = None;
         record.external_id = external_id;
         record.url = url;
         record.reason = None;
         self.log(now_ms, Some(stage), Some(attempt), &status_name(&target));
         self.refresh_status(now_ms);
-        Ok(true)
-    }
-
-    /// A trigger call failed and another is due at `next_at_ms`.
-    pub fn stage_trigger_deferred(
-        &mut self,
-        stage: &str,
-        attempt: u32,
-        calls: u32,
-        next_at_ms: u64,
-        reason: &str,
-    ) -> Result<bool, TransitionError> {
-        let record = self.stage_mut(stage, attempt)?;
-        if record.status != StageStatus::Queued {
-            return Ok(false);
-        }
-        if record.trigger_calls == calls && record.next_trigger_at_ms == Some(next_at_ms) {
-            return Ok(false);
-        }
-        record.trigger_calls = calls;
-        record.next_trigger_at_ms = Some(next_at_ms);
-        record.start_claimed_at_ms = None;
-        record.reason = Some(reason.to_owned());
         Ok(true)
     }
 
@@ -262,8 +287,6 @@ impl RunRecord {
         }
         record.status = status;
         record.finished_at_ms = Some(now_ms);
-        record.next_trigger_at_ms = None;
-        record.start_claimed_at_ms = None;
         record.reason = reason;
         self.log(now_ms, Some(stage), Some(attempt), &status_name(&status));
         if status != StageStatus::Succeeded {
@@ -362,8 +385,11 @@ impl RunRecord {
             }
         }
         if self.status.is_terminal() {
+            // A reopened run ends anew: its notices and branch outcome too.
             self.status = RunStatus::Running;
             self.finished_at_ms = None;
+            self.notices.clear();
+            self.previous_outcome = None;
             self.log(now_ms, None, None, "running");
         }
         Ok(attempt)
@@ -421,27 +447,6 @@ impl RunRecord {
         if url.is_some() {
             record.url = url;
         }
-        Ok(true)
-    }
-
-    /// A started stage goes back to the queue until `next_at_ms` (e.g. its
-    /// environment is busy).
-    pub fn stage_requeued(
-        &mut self,
-        stage: &str,
-        attempt: u32,
-        next_at_ms: u64,
-        reason: &str,
-    ) -> Result<bool, TransitionError> {
-        let record = self.stage_mut(stage, attempt)?;
-        if record.status.is_terminal() {
-            return Ok(false);
-        }
-        record.status = StageStatus::Queued;
-        record.started_at_ms = None;
-        record.start_claimed_at_ms = None;
-        record.next_trigger_at_ms = Some(next_at_ms);
-        record.reason = Some(reason.to_owned());
         Ok(true)
     }
 

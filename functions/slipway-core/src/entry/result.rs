@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::builders::{TestSummary, parse_junit, parse_junit_reports};
-use crate::runs::{ImageArtifact, StageStatus};
+use crate::runs::{ImageArtifact, StageStatus, is_digest};
 
 /// A stage's reported outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,21 +61,8 @@ impl StageResult {
 
     /// "142 passed, 2 failed" style counts, when tests were reported.
     pub fn test_line(&self) -> Option<String> {
-        self.tests.as_ref().map(test_line)
+        self.tests.as_ref().map(TestSummary::line)
     }
-}
-
-/// Human summary of test counts.
-pub fn test_line(t: &TestSummary) -> String {
-    let mut parts = vec![format!("{} passed", t.passed)];
-    let failed = t.failed + t.errored;
-    if failed > 0 {
-        parts.push(format!("{failed} failed"));
-    }
-    if t.skipped > 0 {
-        parts.push(format!("{} skipped", t.skipped));
-    }
-    parts.join(", ")
 }
 
 #[derive(Deserialize)]
@@ -214,7 +201,7 @@ fn generic(value: Value) -> Result<StageResult, String> {
         }
     }
     let image = g.artifacts.and_then(|a| a.image).map(|i| match i {
-        ImageField::Reference(r) => split_image(&r),
+        ImageField::Reference(r) => ImageArtifact::parse(&r),
         ImageField::Split { reference, digest } => ImageArtifact { reference, digest },
     });
     if let Some(ImageArtifact {
@@ -262,29 +249,6 @@ fn jenkins_notification(value: &Value) -> Result<StageResult, String> {
         log_url: url.as_ref().map(|u| format!("{u}console")),
         url,
         duration_ms: build["duration"].as_u64(),
-    })
-}
-
-/// `name@sha256:…` into reference and digest.
-pub fn split_image(image: &str) -> ImageArtifact {
-    match image.split_once('@') {
-        Some((reference, digest)) => ImageArtifact {
-            reference: reference.to_owned(),
-            digest: Some(digest.to_owned()),
-        },
-        None => ImageArtifact {
-            reference: image.to_owned(),
-            digest: None,
-        },
-    }
-}
-
-/// Whether `d` is `sha256:` and 64 lowercase hex digits.
-pub fn is_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:").is_some_and(|h| {
-        h.len() == 64
-            && h.chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
     })
 }
 

@@ -5,9 +5,13 @@ use futures::executor::block_on;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::*;
-use crate::ports::{HttpError, HttpRequest, HttpResponse};
-use crate::runs::{RunStatus, StageStatus};
+use super::webhook::{MAX_BODY_BYTES, handle_webhook};
+use super::{Handled, Reply, follow_up};
+use crate::config::ControlPlane;
+use crate::engine::{Deps, callback_token, tick};
+use crate::ports::{HttpClient, HttpError, HttpRequest, HttpResponse, Secrets};
+use crate::providers::Headers;
+use crate::runs::{RunStatus, RunStore, StageStatus};
 use crate::testing::{FakeClock, MemKv};
 
 const PUSH: &str = include_str!("../../tests/fixtures/providers/github/push_new_branch.json");
@@ -175,15 +179,37 @@ impl World {
         }
     }
 
-    fn hook(&self, provider: &str, headers: &Headers, body: &str) -> Reply {
-        let deps = Deps {
+    fn deps(&self) -> Deps<'_, MemKv, ScriptedHttp, FakeClock, MapSecrets> {
+        Deps {
             kv: &self.kv,
             http: &self.http,
             clock: &self.clock,
             secrets: &self.secrets,
             config: &self.config,
-        };
-        block_on(handle_webhook(&deps, provider, headers, body.as_bytes()))
+        }
+    }
+
+    /// The webhook alone, as answered.
+    fn answer(&self, provider: &str, headers: &Headers, body: &str) -> Handled {
+        block_on(handle_webhook(
+            &self.deps(),
+            provider,
+            headers,
+            body.as_bytes(),
+        ))
+    }
+
+    /// The webhook and the work after its answer.
+    fn hook(&self, provider: &str, headers: &Headers, body: &str) -> Reply {
+        let handled = self.answer(provider, headers, body);
+        block_on(follow_up(&self.deps(), &handled));
+        handled.reply
+    }
+
+    /// Lets `ms` pass, then ticks.
+    fn tick_after(&self, ms: u64) {
+        self.clock.0.set(self.clock.0.get() + ms);
+        block_on(tick::tick(&self.deps(), 60_000));
     }
 
     fn run(&self, id: &str) -> crate::runs::RunRecord {
@@ -230,6 +256,25 @@ fn a_signed_push_creates_one_run_and_triggers_the_first_stage() {
     let body: serde_json::Value = serde_json::from_slice(&statuses[0].body).unwrap();
     assert_eq!(body["state"], "pending");
     assert_eq!(body["target_url"], "https://slipway.test/api/runs/hello-1");
+}
+
+#[test]
+fn the_webhook_answers_after_three_keys_and_leaves_the_rest_to_the_engine() {
+    let w = World::new(Some(PIPELINE));
+    let handled = w.answer("github", &signed("push", "d-1", PUSH), PUSH);
+    assert_eq!(handled.reply.status, 202, "{}", handled.reply.body);
+    assert_eq!(w.kv.keys().len(), 3, "{:?}", w.kv.keys());
+    assert!(
+        w.http.to("buildWithParameters").is_empty(),
+        "nothing triggered yet"
+    );
+    assert_eq!(w.run("hello-1").stages["unit"].status, StageStatus::Queued);
+    // The response went out and the instance died: the tick does the rest.
+    w.tick_after(1_000);
+    assert_eq!(w.run("hello-1").stages["unit"].status, StageStatus::Running);
+    assert_eq!(w.http.to("buildWithParameters").len(), 1);
+    w.tick_after(1_000);
+    assert_eq!(w.http.to("buildWithParameters").len(), 1, "once");
 }
 
 #[test]
@@ -336,6 +381,13 @@ fn a_build_service_that_is_down_fails_the_stage_after_its_retries() {
     w.http.jenkins_down = true;
     let reply = w.hook("github", &signed("push", "d-1", PUSH), PUSH);
     assert_eq!(reply.status, 202);
+    assert_eq!(
+        w.run("hello-1").stages["unit"].status,
+        StageStatus::Queued,
+        "backing off"
+    );
+    w.tick_after(1_000);
+    w.tick_after(2_000);
     let run = w.run("hello-1");
     assert_eq!(run.stages["unit"].status, StageStatus::Failed);
     assert_eq!(run.stages["image"].status, StageStatus::Cancelled);

@@ -1,28 +1,15 @@
 //! `POST /api/runs/{run}/stages/{stage}/retry`: start a failed stage again
-//! as a new attempt.
+//! as a new attempt (a fact on the run), then reconcile it before
+//! answering.
 
 use serde_json::json;
 
-use super::API_TOKEN;
-use super::auth::{bearer, same};
-use crate::hooks::{Deps, Reply, start_ready_stages};
+use super::{FOLLOW_UP_BUDGET_MS, Reply, authorized};
+use crate::active::ActiveIndex;
+use crate::engine::{Deps, Engine, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Headers;
-use crate::runs::{RunStore, StoreError, TransitionError};
-
-/// Whether the request carries the API token.
-pub async fn authorized<S: Secrets>(secrets: &S, headers: &Headers) -> Result<(), Reply> {
-    let Some(expected) = secrets.get(API_TOKEN).await else {
-        return Err(Reply::error(
-            401,
-            "the API is disabled: api_token is not set",
-        ));
-    };
-    match bearer(headers) {
-        Some(token) if same(token, &expected) => Ok(()),
-        _ => Err(Reply::error(401, "missing or wrong bearer token")),
-    }
-}
+use crate::runs::{RunStore, StoreError, TransitionError, parse_run_id};
 
 /// Retries `stage` of `run_id`.
 pub async fn handle_retry<K, H, C, S>(
@@ -57,12 +44,24 @@ where
             return Reply::error(503, e.to_string());
         }
     };
-    let record = start_ready_stages(deps, run_id, now + super::FOLLOW_UP_BUDGET_MS).await;
-    let status = record
-        .ok()
-        .and_then(|r| r.stages.get(stage).map(|s| s.status));
-    Reply {
-        status: 202,
-        body: json!({ "run": run_id, "stage": stage, "attempt": attempt, "status": status }),
+    // The run may have finished and left the tick's index: put it back.
+    if let Some((app, number)) = parse_run_id(run_id)
+        && let Err(e) = ActiveIndex::new(deps.kv).reopen_run(app, number).await
+    {
+        return Reply::error(503, format!("state store unavailable: {e}"));
     }
+    let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
+    Engine::new(deps)
+        .reconcile(Target::Run(run_id.to_owned()), deadline)
+        .await;
+    let status = runs
+        .load(run_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|r| r.stages.get(stage).map(|s| s.status));
+    Reply::new(
+        202,
+        json!({ "run": run_id, "stage": stage, "attempt": attempt, "status": status }),
+    )
 }

@@ -1,10 +1,12 @@
-//! `POST /callbacks/{run}/{stage}`: a build reports its result.
+//! `POST /callbacks/{run}/{stage}`: a build reports its result. The
+//! report is recorded on the run (one compare-and-swap) and answered; the
+//! run is reconciled (next stages, statuses, notices) after the response.
 
 use serde_json::json;
 
 use super::auth::{bearer, same};
-use super::result;
-use crate::hooks::{CALLBACK_SECRET, Deps, Reply, callback_token};
+use super::{Handled, Reply, result};
+use crate::engine::{CALLBACK_SECRET, Deps, Target, callback_token};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Headers;
 use crate::runs::{Report, RunStore, StoreError, TransitionError};
@@ -21,47 +23,73 @@ pub async fn handle_callback<K, H, C, S>(
     stage: &str,
     headers: &Headers,
     body: &[u8],
-) -> Reply
+) -> Handled
 where
     K: KeyValue,
     H: HttpClient,
     C: Clock,
     S: Secrets,
 {
+    handle(deps, run_id, stage, headers, body)
+        .await
+        .map_or_else(Handled::from, |reply| {
+            Handled::then(reply, Target::Run(run_id.to_owned()))
+        })
+}
+
+/// The callback; `Ok` when it was recorded (the run then wants a reconcile).
+async fn handle<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run_id: &str,
+    stage: &str,
+    headers: &Headers,
+    body: &[u8],
+) -> Result<Reply, Reply>
+where
+    K: KeyValue,
+    C: Clock,
+    S: Secrets,
+{
     let Some(token) = bearer(headers) else {
-        return Reply::error(401, "missing bearer token");
+        return Err(Reply::error(401, "missing bearer token"));
     };
     let Some(secret) = deps.secrets.get(CALLBACK_SECRET).await else {
-        return Reply::error(
+        return Err(Reply::error(
             500,
             "callbacks are not configured (callback_secret is not set)",
-        );
+        ));
     };
     let Some(attempt) =
         (1..=MAX_ATTEMPT).find(|a| same(token, &callback_token(&secret, run_id, stage, *a)))
     else {
-        return Reply::error(401, "the token does not match this run and stage");
+        return Err(Reply::error(
+            401,
+            "the token does not match this run and stage",
+        ));
     };
     let runs = RunStore::new(deps.kv);
     let run = match runs.load(run_id).await {
         Ok(Some(run)) => run,
-        Ok(None) => return Reply::error(404, format!("no run {run_id:?}")),
-        Err(e) => return Reply::error(503, e.to_string()),
+        Ok(None) => return Err(Reply::error(404, format!("no run {run_id:?}"))),
+        Err(e) => return Err(Reply::error(503, e.to_string())),
     };
     let Some(current) = run.stages.get(stage) else {
-        return Reply::error(404, format!("run {run_id} has no stage {stage:?}"));
+        return Err(Reply::error(
+            404,
+            format!("run {run_id} has no stage {stage:?}"),
+        ));
     };
     if current.attempt != attempt {
-        return Reply::error(
+        return Err(Reply::error(
             409,
             format!(
                 "callback for attempt {attempt}, but stage {stage} is at attempt {}",
                 current.attempt
             ),
-        );
+        ));
     }
     if current.status.is_terminal() {
-        return Reply::error(409, format!("stage {stage} already ended"));
+        return Err(Reply::error(409, format!("stage {stage} already ended")));
     }
     let content_type = headers
         .get("content-type")
@@ -69,7 +97,7 @@ where
         .unwrap_or("");
     let parsed = match result::parse(content_type, body) {
         Ok(r) => r,
-        Err(e) => return Reply::error(400, format!("malformed result: {e}")),
+        Err(e) => return Err(Reply::error(400, format!("malformed result: {e}"))),
     };
     let report = Report {
         status: parsed.status,
@@ -87,20 +115,26 @@ where
         url: parsed.url.clone(),
         duration_ms: parsed.duration_ms,
     };
-    match super::report_and_advance(deps, run_id, stage, attempt, report).await {
-        Ok((record, _)) => {
+    let now = deps.clock.now_ms();
+    match runs
+        .update(run_id, |r| {
+            r.record_report(stage, attempt, report.clone(), now)
+        })
+        .await
+    {
+        Ok((record, _, _)) => {
             let status = record.stages.get(stage).map(|s| s.status);
-            Reply::new(
+            Ok(Reply::new(
                 200,
                 json!({ "run": run_id, "stage": stage, "attempt": attempt, "status": status, "run_status": record.status }),
-            )
+            ))
         }
         Err(StoreError::Transition(TransitionError::AlreadyFinished { .. })) => {
-            Reply::error(409, format!("stage {stage} already ended"))
+            Err(Reply::error(409, format!("stage {stage} already ended")))
         }
         Err(StoreError::Transition(e @ TransitionError::StaleAttempt { .. })) => {
-            Reply::error(409, e.to_string())
+            Err(Reply::error(409, e.to_string()))
         }
-        Err(e) => Reply::error(503, e.to_string()),
+        Err(e) => Err(Reply::error(503, e.to_string())),
     }
 }

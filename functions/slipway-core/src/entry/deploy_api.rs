@@ -7,11 +7,11 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Strategy;
-use super::platform::Operation;
-use super::records::{Deployment, Records};
-use super::service::{self, DeployRequest, Refusal};
-use crate::hooks::{Deps, Reply};
+use super::{FOLLOW_UP_BUDGET_MS, Reply, authorized};
+use crate::deploy::records::{Deployment, Records};
+use crate::deploy::requests::{self, DeployRequest, Operation, Refusal};
+use crate::deploy::strategy;
+use crate::engine::{Deps, Engine, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Headers;
 
@@ -49,25 +49,6 @@ fn refused(r: Refusal) -> Reply {
     }
 }
 
-/// The strategy named in a request or a pipeline stage.
-pub fn strategy(
-    name: &str,
-    steps: Option<Vec<u8>>,
-    hold_ms: Option<u64>,
-) -> Result<Strategy, String> {
-    match name {
-        "rolling" => Ok(Strategy::Rolling),
-        "blue-green" => Ok(Strategy::BlueGreen),
-        "canary" => Ok(Strategy::Canary {
-            steps: steps.unwrap_or_else(|| vec![10, 25, 50, 100]),
-            hold_ms,
-        }),
-        other => Err(format!(
-            "unknown strategy {other:?}; use rolling, blue-green or canary"
-        )),
-    }
-}
-
 fn view(d: &Deployment) -> serde_json::Value {
     json!({
         "id": d.id,
@@ -89,6 +70,28 @@ fn view(d: &Deployment) -> serde_json::Value {
         "finished_at_ms": d.finished_at_ms,
         "duration_ms": d.duration_ms(),
     })
+}
+
+/// Reconciles the deployment a request recorded, then answers with it as
+/// it is then.
+async fn reconciled<K, H, C, S>(deps: &Deps<'_, K, H, C, S>, status: u16, d: Deployment) -> Reply
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
+    Engine::new(deps)
+        .reconcile(Target::Deployment(d.id.clone()), deadline)
+        .await;
+    let now = Records::new(deps.kv)
+        .load_id(&d.id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(d);
+    Reply::new(status, view(&now))
 }
 
 /// Handles a request under `/api/deploy` or `/api/apps`.
@@ -120,53 +123,47 @@ where
             }
         }
         ("POST", ["api", "deploy"]) => {
-            if let Err(r) = crate::progress::authorized(deps.secrets, headers).await {
+            if let Err(r) = authorized(deps.secrets, headers).await {
                 return r;
             }
-            let parsed: DeployBody = match serde_json::from_slice(body) {
-                Ok(b) => b,
-                Err(e) => {
-                    return Reply::new(400, json!({ "error": format!("malformed request: {e}") }));
-                }
+            let request = match deploy_request(body) {
+                Ok(r) => r,
+                Err(reply) => return reply,
             };
-            let hold_ms = match parsed
-                .hold
-                .as_deref()
-                .map(crate::pipeline::duration::parse_ms)
-            {
-                Some(Err(e)) => return Reply::new(400, json!({ "error": format!("hold: {e}") })),
-                Some(Ok(ms)) => Some(ms),
-                None => None,
-            };
-            let strategy = match strategy(
-                parsed.strategy.as_deref().unwrap_or("rolling"),
-                parsed.steps,
-                hold_ms,
-            ) {
-                Ok(s) => s,
-                Err(e) => return Reply::new(400, json!({ "error": e })),
-            };
-            let request = DeployRequest {
-                app: parsed.app,
-                environment: parsed.environment,
-                image: parsed.image,
-                strategy,
-                requested_by: parsed.requested_by.unwrap_or_else(|| "api".into()),
-                stage: None,
-            };
-            match service::request(deps, request).await {
-                Ok(d) => Reply::new(202, view(&d)),
+            let now = deps.clock.now_ms();
+            match requests::request(deps.kv, deps.config, request, now).await {
+                Ok(d) => reconciled(deps, 202, d).await,
                 Err(r) => refused(r),
             }
         }
         ("POST", ["api", "deploy", app, env, action]) => {
-            if let Err(r) = crate::progress::authorized(deps.secrets, headers).await {
+            if let Err(r) = authorized(deps.secrets, headers).await {
                 return r;
             }
-            let result = match *action {
-                "promote" => service::operate(deps, app, env, Operation::Promote).await,
-                "abort" => service::operate(deps, app, env, Operation::Abort).await,
-                "rollback" => service::rollback(deps, app, env, "api").await,
+            let now = deps.clock.now_ms();
+            let (status, result) = match *action {
+                "promote" => (
+                    200,
+                    requests::operate(
+                        deps.kv,
+                        deps.config,
+                        app,
+                        env,
+                        Operation::Promote,
+                        "api",
+                        now,
+                    )
+                    .await,
+                ),
+                "abort" => (
+                    200,
+                    requests::operate(deps.kv, deps.config, app, env, Operation::Abort, "api", now)
+                        .await,
+                ),
+                "rollback" => (
+                    202,
+                    requests::rollback(deps.kv, deps.config, app, env, "api", now).await,
+                ),
                 other => {
                     return Reply::new(
                         404,
@@ -175,10 +172,39 @@ where
                 }
             };
             match result {
-                Ok(d) => Reply::new(if *action == "rollback" { 202 } else { 200 }, view(&d)),
+                Ok(d) => reconciled(deps, status, d).await,
                 Err(r) => refused(r),
             }
         }
         _ => Reply::new(404, json!({ "error": format!("no route {method} {path}") })),
     }
+}
+
+/// The deployment a `POST /api/deploy` body asks for.
+fn deploy_request(body: &[u8]) -> Result<DeployRequest, Reply> {
+    let parsed: DeployBody = serde_json::from_slice(body)
+        .map_err(|e| Reply::new(400, json!({ "error": format!("malformed request: {e}") })))?;
+    let hold_ms = match parsed
+        .hold
+        .as_deref()
+        .map(crate::pipeline::duration::parse_ms)
+    {
+        Some(Err(e)) => return Err(Reply::new(400, json!({ "error": format!("hold: {e}") }))),
+        Some(Ok(ms)) => Some(ms),
+        None => None,
+    };
+    let strategy = strategy(
+        parsed.strategy.as_deref().unwrap_or("rolling"),
+        parsed.steps,
+        hold_ms,
+    )
+    .map_err(|e| Reply::new(400, json!({ "error": e })))?;
+    Ok(DeployRequest {
+        app: parsed.app,
+        environment: parsed.environment,
+        image: parsed.image,
+        strategy,
+        requested_by: parsed.requested_by.unwrap_or_else(|| "api".into()),
+        stage: None,
+    })
 }

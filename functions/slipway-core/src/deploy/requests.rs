@@ -1,0 +1,331 @@
+//! Asking for a deployment, a rollback, a promote or an abort: each checks
+//! the request and records it as a fact (a new deployment holding its
+//! environment's lock, or a flag on the live one). Refusals write nothing.
+//! Talking to the platform is the engine's job, when it reconciles the
+//! deployment.
+
+use super::platform::EnvironmentConfig;
+use super::records::{Deployment, DeploymentStatus, Lock, RecordError, Records, StageLink};
+use super::{Strategy, is_image_reference};
+use crate::active::ActiveIndex;
+use crate::config::ControlPlane;
+use crate::ports::KeyValue;
+
+/// A lock whose holder has not renewed it for this long is free again.
+pub const LOCK_TTL_MS: u64 = 30 * 60 * 1000;
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    /// App name.
+    pub app: String,
+    /// Environment name.
+    pub environment: String,
+    /// Image reference (with digest, ideally).
+    pub image: String,
+    /// How.
+    pub strategy: Strategy,
+    /// Who asks.
+    pub requested_by: String,
+    /// The pipeline stage asking, if any.
+    pub stage: Option<StageLink>,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// 400: unknown app or environment, bad image reference, …
+    BadRequest(String),
+    /// 404: nothing to act on.
+    NotFound(String),
+    /// 409: another deployment holds the environment.
+    Busy(Lock),
+    /// 409: the operation does not apply now.
+    Conflict(String),
+    /// 503: the store failed.
+    Unavailable(String),
+}
+
+impl From<RecordError> for Refusal {
+    fn from(e: RecordError) -> Self {
+        Refusal::Unavailable(e.to_string())
+    }
+}
+
+impl From<crate::cells::CellError> for Refusal {
+    fn from(e: crate::cells::CellError) -> Self {
+        Refusal::Unavailable(e.to_string())
+    }
+}
+
+/// A promote or an abort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Canary: the next step now.
+    Promote,
+    /// Back to the previous version.
+    Abort,
+}
+
+fn environment<'c>(config: &'c ControlPlane, name: &str) -> Result<&'c EnvironmentConfig, Refusal> {
+    config
+        .environments
+        .get(name)
+        .ok_or_else(|| Refusal::BadRequest(format!("unknown environment {name:?}")))
+}
+
+fn check(config: &ControlPlane, req: &DeployRequest) -> Result<(), Refusal> {
+    if !config.apps.contains_key(&req.app) {
+        return Err(Refusal::BadRequest(format!("unknown app {:?}", req.app)));
+    }
+    let env = environment(config, &req.environment)?;
+    if !is_image_reference(&req.image) {
+        return Err(Refusal::BadRequest(format!(
+            "{:?} is not an image reference (name:tag or name@sha256:<digest>)",
+            req.image
+        )));
+    }
+    if matches!(env, EnvironmentConfig::Docker(_)) && req.strategy != Strategy::Rolling {
+        return Err(Refusal::BadRequest(format!(
+            "environment {:?} runs Docker Swarm, which supports rolling updates only",
+            req.environment
+        )));
+    }
+    if let Strategy::Canary { steps, .. } = &req.strategy {
+        let increasing = steps.windows(2).all(|w| w[0] < w[1]);
+        if steps.is_empty() || !increasing || steps.last() != Some(&100) {
+            return Err(Refusal::BadRequest(
+                "canary steps must increase and end at 100".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Records a new deployment holding its environment. A request from a
+/// pipeline stage that already has its deployment (the stage's effect ran
+/// twice) gets that deployment back.
+pub async fn request(
+    kv: &impl KeyValue,
+    config: &ControlPlane,
+    req: DeployRequest,
+    now_ms: u64,
+) -> Result<Deployment, Refusal> {
+    check(config, &req)?;
+    let records = Records::new(kv);
+    if let Some(lock) = records.holder(&req.app, &req.environment, now_ms).await? {
+        return match existing_for_stage(&records, &lock, req.stage.as_ref()).await? {
+            Some(d) => Ok(d),
+            None => Err(Refusal::Busy(lock)),
+        };
+    }
+    let digest = req.image.split_once('@').map(|(_, d)| d.to_owned());
+    let message = Some("starting".to_owned());
+    create(
+        &records,
+        kv,
+        &req,
+        "deploy",
+        (req.image.clone(), digest),
+        message,
+        None,
+        now_ms,
+    )
+    .await
+}
+
+async fn existing_for_stage<K: KeyValue>(
+    records: &Records<'_, K>,
+    lock: &Lock,
+    stage: Option<&StageLink>,
+) -> Result<Option<Deployment>, Refusal> {
+    let (Some(stage), Some(holder)) = (stage, &lock.holder) else {
+        return Ok(None);
+    };
+    Ok(records
+        .load_id(holder)
+        .await?
+        .filter(|d| d.stage.as_ref() == Some(stage)))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn create<K: KeyValue>(
+    records: &Records<'_, K>,
+    kv: &K,
+    req: &DeployRequest,
+    kind: &str,
+    (image, digest): (String, Option<String>),
+    message: Option<String>,
+    rollback_of: Option<super::platform::Rollout>,
+    now_ms: u64,
+) -> Result<Deployment, Refusal> {
+    let number = records.next_number(&req.app, &req.environment).await?;
+    let id = format!("{}.{}.{number}", req.app, req.environment);
+    if let Err(lock) = records
+        .acquire(&req.app, &req.environment, &id, now_ms, LOCK_TTL_MS)
+        .await?
+    {
+        return Err(Refusal::Busy(lock));
+    }
+    let deployment = Deployment {
+        version: 1,
+        id: id.clone(),
+        app: req.app.clone(),
+        environment: req.environment.clone(),
+        number,
+        kind: kind.into(),
+        image,
+        digest,
+        strategy: req.strategy.clone(),
+        requested_by: req.requested_by.clone(),
+        stage: req.stage.clone(),
+        status: DeploymentStatus::InProgress,
+        message,
+        traffic_percent: None,
+        rolled_back: false,
+        rollout: None,
+        created_at_ms: now_ms,
+        finished_at_ms: None,
+        rollback_of,
+        lease: None,
+        promotions_requested: 0,
+        promotions_done: 0,
+        abort_requested: false,
+        operated_by: None,
+        intents: Default::default(),
+        done: Default::default(),
+    };
+    // Indexed first: a deployment the tick cannot find would hold its
+    // environment until the lock expires.
+    ActiveIndex::new(kv).set_deployment(&id, true).await?;
+    records.create(&deployment).await?;
+    Ok(deployment)
+}
+
+/// Records a rollback of `app` in `env` to the release before the live
+/// one (for the first release Slipway made, to the version before it).
+pub async fn rollback(
+    kv: &impl KeyValue,
+    config: &ControlPlane,
+    app: &str,
+    env_name: &str,
+    requested_by: &str,
+    now_ms: u64,
+) -> Result<Deployment, Refusal> {
+    if !config.apps.contains_key(app) {
+        return Err(Refusal::BadRequest(format!("unknown app {app:?}")));
+    }
+    environment(config, env_name)?;
+    let records = Records::new(kv);
+    if let Some(lock) = records.holder(app, env_name, now_ms).await? {
+        return Err(Refusal::Busy(lock));
+    }
+    let history = records.history(app, env_name, 100).await?;
+    let mut live = history
+        .iter()
+        .filter(|d| d.status == DeploymentStatus::Succeeded);
+    let Some(current) = live.next() else {
+        return Err(Refusal::Conflict(format!(
+            "{app} has no release in {env_name} to roll back"
+        )));
+    };
+    let Some(current_rollout) = current.rollout.clone() else {
+        return Err(Refusal::Conflict(
+            "the live release has no rollout state".into(),
+        ));
+    };
+    let (image, digest, label) = match live.find(|d| d.image != current.image) {
+        Some(previous) => (
+            previous.image.clone(),
+            previous.digest.clone(),
+            format!("release #{}", previous.number),
+        ),
+        None => match current_rollout.previous_image() {
+            Some(image) => {
+                let digest = image.split_once('@').map(|(_, d)| d.to_owned());
+                (
+                    image,
+                    digest,
+                    "the version before the first release".to_owned(),
+                )
+            }
+            None => {
+                return Err(Refusal::Conflict(format!(
+                    "{app} has no earlier release in {env_name} to roll back to"
+                )));
+            }
+        },
+    };
+    let req = DeployRequest {
+        app: app.to_owned(),
+        environment: env_name.to_owned(),
+        image: image.clone(),
+        strategy: current.strategy.clone(),
+        requested_by: requested_by.to_owned(),
+        stage: None,
+    };
+    let message = Some(format!("rolling back to {label}"));
+    create(
+        &records,
+        kv,
+        &req,
+        "rollback",
+        (image, digest),
+        message,
+        Some(current_rollout),
+        now_ms,
+    )
+    .await
+}
+
+/// Records a promote or an abort on the deployment holding `app`/`env`.
+pub async fn operate(
+    kv: &impl KeyValue,
+    config: &ControlPlane,
+    app: &str,
+    env_name: &str,
+    op: Operation,
+    by: &str,
+    now_ms: u64,
+) -> Result<Deployment, Refusal> {
+    environment(config, env_name)?;
+    let records = Records::new(kv);
+    let holder = records
+        .holder(app, env_name, now_ms)
+        .await?
+        .and_then(|l| l.holder)
+        .ok_or_else(|| {
+            Refusal::NotFound(format!(
+                "no deployment of {app} to {env_name} is in progress"
+            ))
+        })?;
+    let deployment = records
+        .load_id(&holder)
+        .await?
+        .ok_or_else(|| Refusal::NotFound(format!("deployment {holder} is gone")))?;
+    if op == Operation::Promote && !matches!(deployment.strategy, Strategy::Canary { .. }) {
+        return Err(Refusal::Conflict(
+            "promote applies to canary deployments".into(),
+        ));
+    }
+    let (stored, refusal) = records
+        .update(&deployment, |d| {
+            if d.status.is_final() {
+                return Some(Refusal::Conflict(format!(
+                    "deployment {} already ended",
+                    d.id
+                )));
+            }
+            match op {
+                Operation::Promote => d.promotions_requested += 1,
+                Operation::Abort => d.abort_requested = true,
+            }
+            d.operated_by = Some(by.to_owned());
+            None
+        })
+        .await?;
+    match refusal {
+        Some(r) => Err(r),
+        None => Ok(stored),
+    }
+}

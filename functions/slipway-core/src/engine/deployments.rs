@@ -1,0 +1,408 @@
+//! Reconciling a deployment: one platform call at a time under a lease,
+//! results applied only by the lease's holder, and terminal states final.
+//!
+//! Each round either takes the lease and makes the one platform call the
+//! record calls for (start or roll back, abort when asked, promote when
+//! asked, else step), or, once the deployment has ended, claims its
+//! ending's side effects (free the environment, report to the pipeline
+//! stage, tell the chat). Promote and abort are facts recorded on the
+//! record by the API; a holder that finds one pending when it is done
+//! takes another round, so an abort asked during a step is carried out
+//! right after it, and a step's result can never undo an abort.
+
+use super::{Deps, Target, Visit};
+use crate::active::ActiveIndex;
+use crate::deploy::platform::{self, Operation, Rollout};
+use crate::deploy::records::{Deployment, DeploymentStatus, Records, StepLease};
+use crate::deploy::requests::LOCK_TTL_MS;
+use crate::deploy::{DeployError, StepOutcome};
+use crate::intents::Claimed;
+use crate::notify::{self, Notice, NotifyOn};
+use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
+use crate::runs::{Report, RunStore, StageStatus};
+
+/// How long a platform call's holder keeps the deployment.
+const STEP_LEASE_MS: u64 = 60_000;
+/// Rounds of one reconcile.
+const MAX_ROUNDS: usize = 6;
+/// Timeout of one chat webhook call.
+const CHAT_TIMEOUT_MS: u64 = 10_000;
+
+/// What a round decided.
+enum Work {
+    /// Nothing to do now.
+    Idle,
+    /// This request holds the lease for one platform call.
+    Platform(Operation, StepLease),
+    /// Ending side effects claimed.
+    Endings(Vec<Claimed>),
+}
+
+fn want_endings(d: &mut Deployment, notify_targets: &[bool], now_ms: u64) -> Vec<Claimed> {
+    let mut wanted = vec!["release".to_owned()];
+    if d.stage.is_some() {
+        wanted.push("report".into());
+    }
+    for (i, wants) in notify_targets.iter().enumerate() {
+        if *wants {
+            wanted.push(format!("notify/{i}"));
+        }
+    }
+    for id in wanted.iter().filter(|id| !d.done.contains(*id)) {
+        d.intents.want(id, now_ms);
+    }
+    d.intents.claim_due(now_ms)
+}
+
+fn plan(d: &mut Deployment, notify_targets: &[bool], now_ms: u64) -> Work {
+    if d.status.is_final() {
+        d.lease = None;
+        return Work::Endings(want_endings(d, notify_targets, now_ms));
+    }
+    if d.lease.as_ref().is_some_and(|l| l.until_ms > now_ms) {
+        return Work::Idle;
+    }
+    let op = if d.abort_requested {
+        Operation::Abort
+    } else if d.rollout.is_none() {
+        Operation::Step
+    } else if d.promotions_requested > d.promotions_done {
+        Operation::Promote
+    } else {
+        Operation::Step
+    };
+    let lease = StepLease {
+        token: d.version + 1,
+        until_ms: now_ms + STEP_LEASE_MS,
+    };
+    d.lease = Some(lease.clone());
+    Work::Platform(op, lease)
+}
+
+/// Reconciles deployment `id`.
+pub(super) async fn reconcile<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    id: &str,
+    deadline_ms: u64,
+) -> (Visit, Vec<Target>)
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let records = Records::new(deps.kv);
+    let mut visit = Visit::default();
+    let mut touched = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let Ok(Some(current)) = records.load_id(id).await else {
+            let _ = ActiveIndex::new(deps.kv).set_deployment(id, false).await;
+            visit.done = true;
+            return (visit, touched);
+        };
+        let targets = notify_targets(deps, &current.app);
+        let now = deps.clock.now_ms();
+        let (d, work) = match records.update(&current, |d| plan(d, &targets, now)).await {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("deployment {id}: {e}");
+                return (visit, touched);
+            }
+        };
+        match work {
+            Work::Idle => return (visit, touched),
+            Work::Platform(op, lease) => {
+                visit.effects += 1;
+                let stored = platform_call(deps, &records, &d, op, &lease).await;
+                let more = stored.as_ref().is_some_and(|d| {
+                    !d.status.is_final()
+                        && (d.abort_requested || d.promotions_requested > d.promotions_done)
+                });
+                let ended = stored.as_ref().is_some_and(|d| d.status.is_final());
+                if !(more || ended) {
+                    return (visit, touched);
+                }
+            }
+            Work::Endings(claims) => {
+                if claims.is_empty() {
+                    if d.intents.is_empty() {
+                        let _ = ActiveIndex::new(deps.kv).set_deployment(id, false).await;
+                        visit.done = true;
+                    }
+                    return (visit, touched);
+                }
+                visit.effects += claims.len() as u32;
+                let mut results = Vec::new();
+                for claim in claims {
+                    let ok = deps.clock.now_ms() < deadline_ms
+                        && ending(deps, &d, &claim.id, &mut touched).await;
+                    results.push((claim, ok));
+                }
+                let now = deps.clock.now_ms();
+                let _ = records
+                    .update(&d, |d| {
+                        for (claim, ok) in &results {
+                            // Given up after five tries (logged by the effect).
+                            let done = *ok || claim.tries >= 5;
+                            if done && d.intents.finish(claim) {
+                                d.done.insert(claim.id.clone());
+                            } else if !done {
+                                d.intents.defer(claim, now + 30_000, "not done yet");
+                            }
+                        }
+                    })
+                    .await;
+            }
+        }
+        if deps.clock.now_ms() >= deadline_ms {
+            break;
+        }
+    }
+    (visit, touched)
+}
+
+fn notify_targets<K, H, C, S>(deps: &Deps<'_, K, H, C, S>, app: &str) -> Vec<bool> {
+    deps.config
+        .apps
+        .get(app)
+        .map(|a| a.notify.iter().map(|t| t.wants(NotifyOn::Deploy)).collect())
+        .unwrap_or_default()
+}
+
+/// Makes the platform call `op` under `lease` and records its result if
+/// the lease is still this request's. Returns the stored deployment.
+async fn platform_call<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    records: &Records<'_, K>,
+    d: &Deployment,
+    op: Operation,
+    lease: &StepLease,
+) -> Option<Deployment>
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let now = deps.clock.now_ms();
+    let result = match deps.config.environments.get(&d.environment) {
+        None => Err(DeployError::Config(format!(
+            "environment {:?} is no longer configured",
+            d.environment
+        ))),
+        Some(env) => match (&d.rollout, &d.rollback_of) {
+            (None, Some(from)) => {
+                platform::rollback(deps.http, deps.secrets, env, &d.app, from, now)
+                    .await
+                    .map(|(r, o)| (Some(r), o))
+            }
+            (None, None) if op == Operation::Abort => Ok((None, StepOutcome::Aborted)),
+            (None, None) => platform::start(
+                deps.http,
+                deps.secrets,
+                env,
+                &d.app,
+                &d.image,
+                &d.strategy,
+                now,
+            )
+            .await
+            .map(|(r, o)| (Some(r), o)),
+            (Some(rollout), _) => {
+                let mut rollout: Rollout = rollout.clone();
+                platform::operate(deps.http, deps.secrets, env, &mut rollout, op, now)
+                    .await
+                    .map(|o| (Some(rollout), o))
+            }
+        },
+    };
+    let now = deps.clock.now_ms();
+    let stored = records
+        .update(d, |d| {
+            if d.lease.as_ref() != Some(lease) {
+                // Someone took over after our lease ran out: their view wins.
+                return;
+            }
+            d.lease = None;
+            match &result {
+                Ok((rollout, outcome)) => {
+                    if let Some(r) = rollout {
+                        d.rollout = Some(r.clone());
+                    }
+                    if op == Operation::Promote {
+                        d.promotions_done = d.promotions_requested;
+                    }
+                    d.apply(outcome, now);
+                }
+                Err(DeployError::NotApplicable(why)) => {
+                    d.promotions_done = d.promotions_requested;
+                    d.message = Some(why.clone());
+                }
+                Err(e) => {
+                    d.apply(
+                        &StepOutcome::Failed {
+                            reason: e.to_string(),
+                            rolled_back: false,
+                        },
+                        now,
+                    );
+                }
+            }
+        })
+        .await;
+    match stored {
+        Ok((d, ())) => {
+            if !d.status.is_final() {
+                let _ = records
+                    .renew(&d.app, &d.environment, &d.id, now, LOCK_TTL_MS)
+                    .await;
+            }
+            Some(d)
+        }
+        Err(e) => {
+            eprintln!("deployment {}: result not recorded: {e}", d.id);
+            None
+        }
+    }
+}
+
+/// Carries out one ending side effect; true when it is done.
+async fn ending<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    d: &Deployment,
+    id: &str,
+    touched: &mut Vec<Target>,
+) -> bool
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    match id {
+        "release" => Records::new(deps.kv)
+            .release(&d.app, &d.environment, &d.id)
+            .await
+            .is_ok(),
+        "report" => {
+            let Some(link) = &d.stage else { return true };
+            let status = match d.status {
+                DeploymentStatus::Succeeded => StageStatus::Succeeded,
+                DeploymentStatus::Aborted => StageStatus::Cancelled,
+                _ => StageStatus::Failed,
+            };
+            let report = Report {
+                status: Some(status),
+                message: d
+                    .message
+                    .clone()
+                    .filter(|_| status != StageStatus::Succeeded),
+                ..Report::default()
+            };
+            let now = deps.clock.now_ms();
+            let result = RunStore::new(deps.kv)
+                .update(&link.run, |r| {
+                    r.record_report(&link.stage, link.attempt, report.clone(), now)
+                })
+                .await;
+            touched.push(Target::Run(link.run.clone()));
+            // A stage that already ended (timed out, retried) keeps its end.
+            !matches!(
+                result,
+                Err(crate::runs::StoreError::Kv(_) | crate::runs::StoreError::Contention(_))
+            )
+        }
+        other => match other
+            .strip_prefix("notify/")
+            .and_then(|i| i.parse::<usize>().ok())
+        {
+            Some(index) => notify_deploy(deps, d, index).await,
+            None => true,
+        },
+    }
+}
+
+async fn notify_deploy<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    d: &Deployment,
+    index: usize,
+) -> bool
+where
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let Some(target) = deps
+        .config
+        .apps
+        .get(&d.app)
+        .and_then(|a| a.notify.get(index))
+    else {
+        return true;
+    };
+    let Some(url) = deps.secrets.get(&target.webhook_secret).await else {
+        eprintln!(
+            "{} notification skipped: {} is not set",
+            target.kind, target.webhook_secret
+        );
+        return true;
+    };
+    let sign = match &target.sign_secret {
+        Some(name) => deps.secrets.get(name).await,
+        None => None,
+    };
+    let notice = deploy_notice(d, deps.config.public_base());
+    let now = deps.clock.now_ms();
+    match notify::send(
+        deps.http,
+        target.kind,
+        &url,
+        sign.as_deref(),
+        now,
+        &notice,
+        CHAT_TIMEOUT_MS,
+    )
+    .await
+    {
+        Ok(()) => true,
+        Err(e) if e.is_retryable() => false,
+        Err(e) => {
+            eprintln!("{} notification for {} failed: {e}", target.kind, d.id);
+            true
+        }
+    }
+}
+
+fn deploy_notice(d: &Deployment, public_base: &str) -> Notice {
+    let title = match d.status {
+        DeploymentStatus::Succeeded => format!(
+            "{} {} to {} ({})",
+            d.app,
+            if d.kind == "rollback" {
+                "rolled back"
+            } else {
+                "deployed"
+            },
+            d.environment,
+            d.strategy.name()
+        ),
+        DeploymentStatus::Aborted => format!("{} deploy to {} aborted", d.app, d.environment),
+        _ => format!("{} deploy to {} failed", d.app, d.environment),
+    };
+    let mut lines = vec![d.image.clone()];
+    if let Some(m) = &d.message {
+        lines.push(m.clone());
+    }
+    Notice {
+        on: NotifyOn::Deploy,
+        app: d.app.clone(),
+        run_id: d.id.clone(),
+        run_number: d.number,
+        title,
+        lines,
+        link: Some(format!(
+            "{public_base}/api/apps/{}/environments/{}/releases",
+            d.app, d.environment
+        )),
+    }
+}

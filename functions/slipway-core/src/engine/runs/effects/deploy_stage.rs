@@ -1,0 +1,101 @@
+//! Deploy stages: asking for the deployment of the image an earlier stage
+//! reported. The deployment reports back to the stage when it ends.
+
+use super::super::apply::Outcome;
+use crate::deploy::records::StageLink;
+use crate::deploy::requests::{self, DeployRequest, Refusal};
+use crate::engine::{Deps, Target};
+use crate::intents::Claimed;
+use crate::pipeline::StageKind;
+use crate::ports::{Clock, KeyValue};
+use crate::runs::RunRecord;
+
+/// Time before a deploy stage waiting for a busy environment asks again.
+const ENVIRONMENT_BUSY_RETRY_MS: u64 = 30_000;
+
+/// Asks for `stage`'s deployment. Asking twice for the same stage attempt
+/// (this effect ran again after a crash) finds the first deployment.
+pub(super) async fn start<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    name: &str,
+    attempt: u32,
+    claim: &Claimed,
+) -> (Outcome, Vec<Target>)
+where
+    K: KeyValue,
+    C: Clock,
+{
+    let _ = claim;
+    let Some(StageKind::Deploy {
+        app,
+        environment,
+        strategy,
+        steps,
+        hold_ms,
+    }) = run
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.stage(name))
+        .map(|s| s.kind.clone())
+    else {
+        return (
+            Outcome::StageFailed(format!("stage {name:?} is not a deploy")),
+            Vec::new(),
+        );
+    };
+    let Some(image) = run.image_for(name) else {
+        let why = "no earlier stage reported an image to deploy".to_owned();
+        return (Outcome::StageFailed(why), Vec::new());
+    };
+    let strategy =
+        match crate::deploy::strategy(&strategy, Some(steps).filter(|s| !s.is_empty()), hold_ms) {
+            Ok(s) => s,
+            Err(e) => return (Outcome::StageFailed(e), Vec::new()),
+        };
+    let request = DeployRequest {
+        app: app.unwrap_or_else(|| run.app.clone()),
+        environment,
+        image: image.full(),
+        strategy,
+        requested_by: format!("run:{}", run.id),
+        stage: Some(StageLink {
+            run: run.id.clone(),
+            stage: name.to_owned(),
+            attempt,
+        }),
+    };
+    let now = deps.clock.now_ms();
+    match requests::request(deps.kv, deps.config, request, now).await {
+        Ok(d) => {
+            let target = Target::Deployment(d.id.clone());
+            (
+                Outcome::DeployStarted {
+                    deployment: d.id,
+                    image,
+                },
+                vec![target],
+            )
+        }
+        Err(Refusal::Busy(lock)) => (
+            Outcome::Retry {
+                at_ms: now + ENVIRONMENT_BUSY_RETRY_MS,
+                error: format!(
+                    "environment busy: {} holds it",
+                    lock.holder.unwrap_or_default()
+                ),
+            },
+            Vec::new(),
+        ),
+        Err(Refusal::Unavailable(m)) => (
+            Outcome::Retry {
+                at_ms: now + 5_000,
+                error: m,
+            },
+            Vec::new(),
+        ),
+        Err(Refusal::BadRequest(m) | Refusal::NotFound(m) | Refusal::Conflict(m)) => {
+            (Outcome::StageFailed(m), Vec::new())
+        }
+    }
+}

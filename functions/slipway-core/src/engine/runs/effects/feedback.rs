@@ -1,0 +1,190 @@
+//! Telling people: commit statuses on the provider, the branch's outcome
+//! record, and chat notices.
+
+use super::super::apply::Outcome;
+use super::super::statuses::{self, desired_statuses};
+use super::backoff_ms;
+use crate::builders::TestSummary;
+use crate::engine::Deps;
+use crate::engine::repo::{PROVIDER_CALL_TIMEOUT_MS, repo_api};
+use crate::intents::Claimed;
+use crate::notify::{self, Notice, NotifyOn};
+use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
+use crate::providers::{self, Provider};
+use crate::runs::{BranchOutcomes, RunRecord, RunStatus, StageStatus};
+
+/// Timeout of one chat webhook call.
+const CHAT_TIMEOUT_MS: u64 = 10_000;
+
+fn retry<C: Clock>(clock: &C, claim: &Claimed, error: String) -> Outcome {
+    Outcome::Retry {
+        at_ms: clock.now_ms() + backoff_ms(claim.tries),
+        error,
+    }
+}
+
+/// Posts the status `context` should show now.
+pub(super) async fn post_status<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    context: &str,
+    claim: &Claimed,
+) -> Outcome
+where
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let Some(status) = desired_statuses(run, deps.config.public_base())
+        .into_iter()
+        .find(|s| s.context == context)
+    else {
+        return Outcome::Posted("not wanted".into());
+    };
+    let key = statuses::key(&status);
+    let Some(provider) = Provider::from_path_segment(&run.trigger.provider) else {
+        return Outcome::Posted(key);
+    };
+    let api = repo_api(deps, provider).await;
+    let Some(request) =
+        providers::status_request(&api, &run.trigger.repo, &run.trigger.commit, &status)
+    else {
+        // The provider has no status API (Gitee).
+        return Outcome::Posted(key);
+    };
+    match deps.http.send(request, PROVIDER_CALL_TIMEOUT_MS).await {
+        Ok(response) => match providers::interpret_status_response(&api, &response) {
+            Ok(()) => Outcome::Posted(key),
+            Err(e) => retry(deps.clock, claim, e.to_string()),
+        },
+        Err(e) => retry(deps.clock, claim, format!("commit status not sent: {e}")),
+    }
+}
+
+fn branch(run: &RunRecord) -> &str {
+    let r = &run.trigger.git_ref;
+    r.strip_prefix("refs/heads/")
+        .or_else(|| r.strip_prefix("refs/tags/"))
+        .unwrap_or(r)
+}
+
+/// Records the run's outcome on its branch and learns the one before.
+pub(super) async fn record_outcome<K: KeyValue, H, C: Clock, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    claim: &Claimed,
+) -> Outcome {
+    let outcome = if run.status == RunStatus::Succeeded {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    match BranchOutcomes::new(deps.kv)
+        .record(&run.app, branch(run), run.number, outcome)
+        .await
+    {
+        Ok(previous) => Outcome::OutcomeRecorded(previous),
+        Err(e) => retry(deps.clock, claim, e.to_string()),
+    }
+}
+
+/// Sends notice `on` to chat target `index` of the run's app.
+pub(super) async fn notify<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    on: NotifyOn,
+    index: usize,
+    claim: &Claimed,
+) -> Outcome
+where
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let Some(target) = deps
+        .config
+        .apps
+        .get(&run.app)
+        .and_then(|a| a.notify.get(index))
+    else {
+        return Outcome::Noticed;
+    };
+    let Some(url) = deps.secrets.get(&target.webhook_secret).await else {
+        eprintln!(
+            "{} notification skipped: {} is not set",
+            target.kind, target.webhook_secret
+        );
+        return Outcome::Noticed;
+    };
+    let sign = match &target.sign_secret {
+        Some(name) => deps.secrets.get(name).await,
+        None => None,
+    };
+    let notice = notice(run, on, deps.config.public_base());
+    let now = deps.clock.now_ms();
+    match notify::send(
+        deps.http,
+        target.kind,
+        &url,
+        sign.as_deref(),
+        now,
+        &notice,
+        CHAT_TIMEOUT_MS,
+    )
+    .await
+    {
+        Ok(()) => Outcome::Noticed,
+        Err(e) if e.is_retryable() => retry(deps.clock, claim, e.to_string()),
+        Err(e) => {
+            eprintln!("{} notification for {} failed: {e}", target.kind, run.id);
+            Outcome::Noticed
+        }
+    }
+}
+
+/// The notice for a run that ended.
+fn notice(run: &RunRecord, on: NotifyOn, public_base: &str) -> Notice {
+    let short = run.trigger.commit.get(..8).unwrap_or(&run.trigger.commit);
+    let mut lines = vec![format!("{} @ {short}", branch(run))];
+    let title = match on {
+        NotifyOn::Failure => failure_title(run, &mut lines),
+        NotifyOn::Fixed => format!("{} #{} passed again", run.app, run.number),
+        NotifyOn::Deploy => format!("{} #{} deployed", run.app, run.number),
+    };
+    Notice {
+        on,
+        app: run.app.clone(),
+        run_id: run.id.clone(),
+        run_number: run.number,
+        title,
+        lines,
+        link: Some(format!("{public_base}/api/runs/{}", run.id)),
+    }
+}
+
+fn failure_title(run: &RunRecord, lines: &mut Vec<String>) -> String {
+    let failed = run
+        .stages
+        .iter()
+        .find(|(_, s)| matches!(s.status, StageStatus::Failed | StageStatus::TimedOut));
+    let Some((name, stage)) = failed else {
+        if let Some(e) = &run.error {
+            lines.push(e.clone());
+        }
+        return format!("{} #{} failed", run.app, run.number);
+    };
+    if let Some(reason) = &stage.reason {
+        lines.push(reason.clone());
+    }
+    if let Some(tests) = stage
+        .tests
+        .as_ref()
+        .and_then(|t| serde_json::from_value::<TestSummary>(t.clone()).ok())
+    {
+        lines.push(tests.line());
+        for f in tests.failures.iter().take(5) {
+            lines.push(format!("✗ {}: {}", f.name, f.message));
+        }
+    }
+    format!("{} #{} failed at {name}", run.app, run.number)
+}

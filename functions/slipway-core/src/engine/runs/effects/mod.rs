@@ -1,0 +1,92 @@
+//! Carrying out a run's claimed side effects. Each returns an
+//! [`Outcome`] for [`apply`](super::apply::apply) and the other records it
+//! touched (a deployment it asked for), never writing the run itself.
+
+mod build;
+mod deploy_stage;
+mod feedback;
+
+use super::apply::Outcome;
+use super::effect::Effect;
+use crate::engine::repo::{self, PipelineFile};
+use crate::engine::{Deps, Target};
+use crate::intents::Claimed;
+use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
+use crate::providers::Provider;
+use crate::runs::RunRecord;
+
+pub use build::callback_token;
+
+/// Backoff after the `tries`-th failed try: 1 s doubling, at most 5 min.
+pub(super) fn backoff_ms(tries: u32) -> u64 {
+    1_000u64
+        .saturating_mul(1u64 << tries.saturating_sub(1).min(16))
+        .min(300_000)
+}
+
+/// Carries out `claim` for `run`.
+pub(super) async fn execute<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    claim: &Claimed,
+) -> (Outcome, Vec<Target>)
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let Some(effect) = Effect::parse(&claim.id) else {
+        return (Outcome::Noticed, Vec::new());
+    };
+    let outcome = match &effect {
+        Effect::ReadPipeline => read_pipeline(deps, run, claim).await,
+        Effect::Trigger { stage, attempt } => {
+            build::trigger(deps, run, stage, *attempt, claim).await
+        }
+        Effect::Poll { stage, attempt } => build::poll(deps, run, stage, *attempt).await,
+        Effect::Deploy { stage, attempt } => {
+            return deploy_stage::start(deps, run, stage, *attempt, claim).await;
+        }
+        Effect::Status { context } => feedback::post_status(deps, run, context, claim).await,
+        Effect::RecordOutcome => feedback::record_outcome(deps, run, claim).await,
+        Effect::Notify { on, target } => feedback::notify(deps, run, *on, *target, claim).await,
+    };
+    (outcome, Vec::new())
+}
+
+async fn read_pipeline<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    claim: &Claimed,
+) -> Outcome
+where
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let (Some(provider), Some(app)) = (
+        Provider::from_path_segment(&run.trigger.provider),
+        deps.config.apps.get(&run.app),
+    ) else {
+        return Outcome::PipelineRead(Err(format!("app {} is no longer configured", run.app)));
+    };
+    let read = repo::read_pipeline(
+        deps,
+        provider,
+        &run.trigger.repo,
+        &app.pipeline_path,
+        &run.trigger.commit,
+        repo::PROVIDER_CALL_TIMEOUT_MS,
+    )
+    .await;
+    match read {
+        Ok(PipelineFile::Valid(p)) => Outcome::PipelineRead(Ok(Some(p))),
+        Ok(PipelineFile::Missing) => Outcome::PipelineRead(Ok(None)),
+        Ok(PipelineFile::Invalid(why)) => Outcome::PipelineRead(Err(why)),
+        Err(error) => Outcome::Retry {
+            at_ms: deps.clock.now_ms() + backoff_ms(claim.tries),
+            error,
+        },
+    }
+}

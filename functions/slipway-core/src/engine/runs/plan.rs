@@ -1,0 +1,199 @@
+//! What a run needs next, derived from the run record alone: pure, so the
+//! same record always gives the same plan, and a plan applied twice
+//! changes nothing the second time.
+
+use std::collections::BTreeSet;
+
+use super::effect::Effect;
+use super::statuses::desired_statuses;
+use crate::config::ControlPlane;
+use crate::intents::Claimed;
+use crate::notify::NotifyOn;
+use crate::pipeline::StageKind;
+use crate::providers::Provider;
+use crate::runs::{RunRecord, RunStatus, StageStatus};
+
+/// What a run's plan depends on besides the record: its app's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSettings {
+    /// Ask the build service about a build silent this long.
+    pub poll_after_ms: u64,
+    /// Whether commit statuses go to the run's provider.
+    pub post_statuses: bool,
+    /// Base of links in statuses and notices.
+    pub public_base: String,
+    /// Per chat target of the app: which notices it wants.
+    pub notify: Vec<BTreeSet<NotifyOn>>,
+}
+
+impl RunSettings {
+    /// The settings of `run`'s app in `config`.
+    pub fn for_run(config: &ControlPlane, run: &RunRecord) -> RunSettings {
+        let notify = config
+            .apps
+            .get(&run.app)
+            .map(|a| {
+                a.notify
+                    .iter()
+                    .map(|t| {
+                        [NotifyOn::Failure, NotifyOn::Fixed]
+                            .into_iter()
+                            .filter(|on| t.wants(*on))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        RunSettings {
+            poll_after_ms: config.tick.poll_after_ms(),
+            post_statuses: Provider::from_path_segment(&run.trigger.provider).is_some(),
+            public_base: config.public_base().to_owned(),
+            notify,
+        }
+    }
+}
+
+/// Brings `run` up to date at `now_ms` (timeouts, approval stages
+/// waiting, the run's status), records the side effects it calls for as
+/// intents, and claims those that are due. The caller stores the record
+/// with one compare-and-swap, then carries out the claims.
+pub fn plan_run(run: &mut RunRecord, settings: &RunSettings, now_ms: u64) -> Vec<Claimed> {
+    let mut wanted = BTreeSet::new();
+    if run.awaiting_pipeline() {
+        wanted.insert(Effect::ReadPipeline);
+    }
+    if !run.status.is_terminal() && run.pipeline.is_some() {
+        time_out_stages(run, now_ms);
+        start_ready_stages(run, now_ms, &mut wanted);
+        due_polls(run, settings, now_ms, &mut wanted);
+    }
+    if settings.post_statuses {
+        for status in desired_statuses(run, &settings.public_base) {
+            if run.posted.get(&status.context) != Some(&super::statuses::key(&status)) {
+                wanted.insert(Effect::Status {
+                    context: status.context,
+                });
+            }
+        }
+    }
+    if run.status.is_terminal() {
+        due_notices(run, settings, &mut wanted);
+    }
+    let ids: BTreeSet<String> = wanted.iter().map(Effect::id).collect();
+    run.intents.retain_wanted(now_ms, |id| ids.contains(id));
+    for id in &ids {
+        run.intents.want(id, now_ms);
+    }
+    run.intents.claim_due(now_ms)
+}
+
+/// Running or waiting stages past their timeout end as timed out.
+fn time_out_stages(run: &mut RunRecord, now_ms: u64) {
+    let Some(pipeline) = run.pipeline.clone() else {
+        return;
+    };
+    for stage in &pipeline.stages {
+        let Some(record) = run.stages.get(&stage.name) else {
+            continue;
+        };
+        let live = matches!(
+            record.status,
+            StageStatus::Running | StageStatus::WaitingForApproval
+        );
+        let started = record.started_at_ms.unwrap_or(now_ms);
+        if live && now_ms.saturating_sub(started) > stage.timeout_ms {
+            let attempt = record.attempt;
+            let reason = format!("no result within {} s", stage.timeout_ms / 1000);
+            let _ = run.stage_finished(
+                &stage.name,
+                attempt,
+                StageStatus::TimedOut,
+                now_ms,
+                Some(reason),
+            );
+        }
+    }
+}
+
+/// Ready approval stages start waiting; ready build and deploy stages
+/// want their start.
+fn start_ready_stages(run: &mut RunRecord, now_ms: u64, wanted: &mut BTreeSet<Effect>) {
+    let Some(pipeline) = run.pipeline.clone() else {
+        return;
+    };
+    for name in run.ready_stages() {
+        let (Some(stage), Some(record)) = (pipeline.stage(&name), run.stages.get(&name)) else {
+            continue;
+        };
+        let attempt = record.attempt;
+        match &stage.kind {
+            StageKind::Approval { .. } => {
+                let _ = run.stage_started(&name, attempt, now_ms, None, None);
+            }
+            StageKind::Build { .. } => {
+                wanted.insert(Effect::Trigger {
+                    stage: name,
+                    attempt,
+                });
+            }
+            StageKind::Deploy { .. } => {
+                wanted.insert(Effect::Deploy {
+                    stage: name,
+                    attempt,
+                });
+            }
+        }
+    }
+}
+
+/// Running builds silent for the poll interval are asked about.
+fn due_polls(run: &RunRecord, settings: &RunSettings, now_ms: u64, wanted: &mut BTreeSet<Effect>) {
+    let Some(pipeline) = &run.pipeline else {
+        return;
+    };
+    for stage in &pipeline.stages {
+        let Some(record) = run.stages.get(&stage.name) else {
+            continue;
+        };
+        let is_build = matches!(stage.kind, StageKind::Build { .. });
+        let last = record
+            .last_polled_at_ms
+            .or(record.started_at_ms)
+            .unwrap_or(now_ms);
+        if is_build
+            && record.status == StageStatus::Running
+            && record.external_id.is_some()
+            && now_ms.saturating_sub(last) >= settings.poll_after_ms
+        {
+            wanted.insert(Effect::Poll {
+                stage: stage.name.clone(),
+                attempt: record.attempt,
+            });
+        }
+    }
+}
+
+/// The branch's outcome record, then failure and "fixed" notices, once
+/// per chat target.
+fn due_notices(run: &RunRecord, settings: &RunSettings, wanted: &mut BTreeSet<Effect>) {
+    let failed = matches!(run.status, RunStatus::Failed | RunStatus::TimedOut);
+    let counts = failed || run.status == RunStatus::Succeeded;
+    if counts && run.previous_outcome.is_none() {
+        wanted.insert(Effect::RecordOutcome);
+    }
+    let on = if failed {
+        NotifyOn::Failure
+    } else if run.status == RunStatus::Succeeded
+        && run.previous_outcome.as_deref() == Some("failed")
+    {
+        NotifyOn::Fixed
+    } else {
+        return;
+    };
+    for (target, wants) in settings.notify.iter().enumerate() {
+        let effect = Effect::Notify { on, target };
+        if wants.contains(&on) && !run.notices.contains(&effect.id()) {
+            wanted.insert(effect);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Entry points, one per route: each verifies its input, records a fact
+//! with one compare-and-swap, and hands the record to the engine, either
+//! before answering (people waiting on the API) or after (webhooks and
+//! callbacks, answered fast; the component reconciles after the response
+//! where the runtime allows, and the tick catches what it could not).
+//!
+//! - [`webhook`]: `POST /hooks/{provider}`
+//! - [`callback`]: `POST /callbacks/{run}/{stage}`
+//! - [`retry`]: `POST /api/runs/{run}/stages/{stage}/retry`
+//! - [`tick`]: `POST /api/tick`
+//! - [`deploy_api`]: `/api/deploy…` and the release history
+
+mod auth;
+mod build_events;
+pub mod callback;
+pub mod deploy_api;
+pub mod result;
+pub mod retry;
+pub mod tick;
+pub mod webhook;
+
+#[cfg(test)]
+mod webhook_tests;
+
+use serde_json::json;
+
+use crate::engine::{Deps, Engine, Target};
+use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
+
+pub use auth::authorized;
+
+/// The Spin variable holding the bearer token of `/api/*` operations.
+pub const API_TOKEN: &str = "api_token";
+/// Time the engine may spend on a follow-up: inside an API request, or
+/// after a webhook's response (where Spin keeps an idle instance about 1 s,
+/// so the tick finishes what this does not).
+pub const FOLLOW_UP_BUDGET_MS: u64 = 8_000;
+
+/// An HTTP reply: status and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// JSON body.
+    pub body: serde_json::Value,
+}
+
+impl Reply {
+    /// A reply with `status` and JSON `body`.
+    pub fn new(status: u16, body: serde_json::Value) -> Reply {
+        Reply { status, body }
+    }
+
+    /// `{"error": message}` with `status`.
+    pub fn error(status: u16, message: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            body: json!({ "error": message.into() }),
+        }
+    }
+
+    /// 200 `{"ignored": reason}`: the request starts or changes nothing.
+    pub fn ignored(reason: impl Into<String>) -> Reply {
+        Reply {
+            status: 200,
+            body: json!({ "ignored": reason.into() }),
+        }
+    }
+}
+
+/// A reply, and the record to reconcile after sending it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    /// What to answer.
+    pub reply: Reply,
+    /// What the engine should reconcile once the reply is sent.
+    pub follow_up: Option<Target>,
+}
+
+impl From<Reply> for Handled {
+    fn from(reply: Reply) -> Self {
+        Handled {
+            reply,
+            follow_up: None,
+        }
+    }
+}
+
+impl Handled {
+    /// `reply`, then reconcile `target`.
+    pub fn then(reply: Reply, target: Target) -> Self {
+        Handled {
+            reply,
+            follow_up: Some(target),
+        }
+    }
+}
+
+/// Reconciles a handled request's follow-up (what a component runs after
+/// its response, and tests run directly).
+pub async fn follow_up<K, H, C, S>(deps: &Deps<'_, K, H, C, S>, handled: &Handled)
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    if let Some(target) = &handled.follow_up {
+        let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
+        Engine::new(deps).reconcile(target.clone(), deadline).await;
+    }
+}

@@ -1,0 +1,349 @@
+//! `POST /hooks/{provider}`: verify the delivery, normalise the event,
+//! record the run exactly once, answer, and leave the rest to the engine.
+//!
+//! Replies: 202 `{"run", "number"}` when a run was recorded; 200
+//! `{"ignored": reason}` when the event starts nothing; 200 with the
+//! original run for a duplicate delivery; 503 while the first delivery of
+//! the same event is still being recorded (within its claim's lease); 401
+//! for a bad or missing signature; 400 for a malformed body; 413 over
+//! 25 MiB. Nothing is written for a rejected or ignored request.
+//!
+//! The accepted path writes three keys: the event's claim, the app's run
+//! counter and the run. It reads the pipeline file first, but only for
+//! [`PIPELINE_READ_BUDGET_MS`]: the answer then says 202 or ignored, and
+//! the run starts with its pipeline. A provider slower than that gets a
+//! run that reads the file itself after the answer (and ends `skipped` if
+//! its triggers exclude the event). Starting stages, commit statuses and
+//! everything else happen after the answer ([`Handled::follow_up`]).
+
+use serde_json::json;
+
+use super::build_events::handle_build_event;
+use super::{Handled, Reply};
+use crate::engine::repo::{self, PipelineFile};
+use crate::engine::{Deps, Target};
+use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
+use crate::providers::{self, Headers, MrAction, ParsedEvent, Provider};
+use crate::runs::{
+    Begin, EVENT_LEASE_MS, EventClaims, PendingEvent, PipelineSource, RunRecord, RunStore,
+    RunTrigger, event_hash, parse_run_id,
+};
+
+/// Largest webhook body accepted (GitHub's own cap).
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+/// Time the webhook may wait for the pipeline file before answering
+/// (GitHub waits 10 s, and counts slow answers as failures).
+pub const PIPELINE_READ_BUDGET_MS: u64 = 700;
+
+/// An event that may start a run.
+struct Candidate {
+    repo: String,
+    trigger: RunTrigger,
+    identity: String,
+    pending: PendingEvent,
+}
+
+/// Handles one webhook delivery.
+pub async fn handle_webhook<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    provider_name: &str,
+    headers: &Headers,
+    body: &[u8],
+) -> Handled
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let started = deps.clock.now_ms();
+    let Some(provider) = Provider::from_path_segment(provider_name) else {
+        return Reply::error(404, format!("unknown provider {provider_name:?}")).into();
+    };
+    if body.len() > MAX_BODY_BYTES {
+        return Reply::error(413, "payload larger than 25 MiB").into();
+    }
+    let event = match verified_event(deps, provider, headers, body, started).await {
+        Ok(event) => event,
+        Err(reply) => return reply.into(),
+    };
+    if matches!(
+        event,
+        ParsedEvent::WorkflowRun(_) | ParsedEvent::Pipeline(_)
+    ) {
+        return handle_build_event(deps, &event).await;
+    }
+    let delivery_id = providers::delivery_id(provider, headers);
+    let candidate = match candidate(provider, event, delivery_id) {
+        Ok(c) => c,
+        Err(reply) => return reply.into(),
+    };
+    let Some((app_name, app)) = deps.config.app_for(provider, &candidate.repo) else {
+        return Reply::ignored(format!(
+            "no app is configured for repository {}",
+            candidate.repo
+        ))
+        .into();
+    };
+    let hash = event_hash(&[
+        provider.as_str(),
+        &candidate.repo.to_ascii_lowercase(),
+        &candidate.identity,
+    ]);
+    // A redelivery of a recorded event: answer without reading anything.
+    if let Ok(Some(claim)) = EventClaims::new(deps.kv).peek(&hash).await
+        && let Ok(Some(_)) = RunStore::new(deps.kv).load(&claim.run).await
+    {
+        return duplicate(&claim.run).into();
+    }
+    let read = repo::read_pipeline(
+        deps,
+        provider,
+        &candidate.repo,
+        &app.pipeline_path,
+        &candidate.trigger.commit,
+        PIPELINE_READ_BUDGET_MS,
+    )
+    .await;
+    let source = match read {
+        Ok(PipelineFile::Missing) => {
+            return Reply::ignored(format!(
+                "no pipeline file {} at {}",
+                app.pipeline_path, candidate.trigger.commit
+            ))
+            .into();
+        }
+        Ok(PipelineFile::Valid(p)) => {
+            if let Err(skip) = p
+                .triggers
+                .check(&candidate.trigger.event(&candidate.pending))
+            {
+                return Reply::ignored(skip.to_string()).into();
+            }
+            PipelineSource::Read(p)
+        }
+        Ok(PipelineFile::Invalid(why)) => PipelineSource::Invalid(why),
+        // Slow or failing provider: the run reads the file after the answer.
+        Err(_) => PipelineSource::Pending(candidate.pending.clone()),
+    };
+    record_run(deps, app_name, &hash, candidate.trigger, source).await
+}
+
+/// Checks the signature with the app's (or provider's) secret, then parses.
+async fn verified_event<K, H, C, S: Secrets>(
+    deps: &Deps<'_, K, H, C, S>,
+    provider: Provider,
+    headers: &Headers,
+    body: &[u8],
+    now_ms: u64,
+) -> Result<ParsedEvent, Reply> {
+    // The secret may be per app, so look at the (unverified) repository
+    // first; nothing is trusted or written before the signature checks out.
+    let parsed = providers::parse(provider, headers, body);
+    let repo = match &parsed {
+        Ok(ParsedEvent::Push(p)) => Some(p.repo.as_str()),
+        Ok(ParsedEvent::MergeRequest(m)) => Some(m.repo.as_str()),
+        Ok(ParsedEvent::WorkflowRun(w)) => Some(w.repo.as_str()),
+        Ok(ParsedEvent::Pipeline(p)) => Some(p.repo.as_str()),
+        _ => None,
+    };
+    let app_config = repo.and_then(|r| deps.config.app_for(provider, r));
+    let secret_name = match app_config {
+        Some((_, app)) => deps.config.webhook_secret_name(provider, app),
+        None => deps.config.provider(provider).webhook_secret,
+    };
+    let Some(secret_name) = secret_name else {
+        return Err(Reply::error(
+            401,
+            format!("no webhook secret is configured for {}", provider.as_str()),
+        ));
+    };
+    let Some(secret) = deps.secrets.get(&secret_name).await else {
+        return Err(Reply::error(
+            401,
+            format!("webhook secret variable {secret_name:?} is not set"),
+        ));
+    };
+    if let Err(e) = providers::verify(provider, headers, body, &secret, now_ms) {
+        return Err(Reply::error(401, format!("signature check failed: {e}")));
+    }
+    parsed.map_err(|e| Reply::error(400, format!("malformed payload: {e}")))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Handled {
+    Reply::error(503, format!("state store unavailable: {e}")).into()
+}
+
+/// Claims the event and records its run: the claim, the app's counter,
+/// the run.
+async fn record_run<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    app: &str,
+    hash: &str,
+    trigger: RunTrigger,
+    source: PipelineSource,
+) -> Handled
+where
+    K: KeyValue,
+    C: Clock,
+{
+    let claims = EventClaims::new(deps.kv);
+    let runs = RunStore::new(deps.kv);
+    let now = deps.clock.now_ms();
+    let new_run = |number: u64| {
+        let mut record = RunRecord::new(app, number, trigger.clone(), source.clone(), now);
+        record.event = Some(hash.to_owned());
+        record
+    };
+    let token = match claims.begin(hash, now).await {
+        Ok(Begin::Owner(token)) => token,
+        Ok(Begin::Linked(claim)) => {
+            // Linked but maybe never written: after the lease, write it.
+            return match runs.load(&claim.run).await {
+                Ok(Some(_)) => duplicate(&claim.run).into(),
+                Ok(None) if now < claim.linked_at_ms + EVENT_LEASE_MS => {
+                    in_flight(claim.linked_at_ms + EVENT_LEASE_MS, now)
+                }
+                Ok(None) => {
+                    let Some((_, number)) = parse_run_id(&claim.run) else {
+                        return unavailable("corrupt event claim");
+                    };
+                    match runs.create_if_absent(&new_run(number)).await {
+                        Ok(_) => accepted(&claim.run, number),
+                        Err(e) => unavailable(e),
+                    }
+                }
+                Err(e) => unavailable(e),
+            };
+        }
+        Ok(Begin::InFlight { until_ms }) => return in_flight(until_ms, now),
+        Err(e) => return unavailable(e),
+    };
+    let number = match runs.next_number(app).await {
+        Ok(n) => n,
+        Err(e) => return unavailable(e),
+    };
+    let record = new_run(number);
+    match claims.link(hash, token, &record.id, now).await {
+        Ok(Ok(())) => {}
+        Ok(Err(other)) => return duplicate(&other.run).into(),
+        Err(e) => return unavailable(e),
+    }
+    if let Err(e) = runs.create(&record).await {
+        return unavailable(e);
+    }
+    accepted(&record.id, number)
+}
+
+fn accepted(run: &str, number: u64) -> Handled {
+    Handled::then(
+        Reply::new(202, json!({ "run": run, "number": number })),
+        Target::Run(run.to_owned()),
+    )
+}
+
+fn in_flight(until_ms: u64, now_ms: u64) -> Handled {
+    let retry_after_s = until_ms.saturating_sub(now_ms).div_ceil(1000).max(1);
+    Reply::new(
+        503,
+        json!({
+            "error": "the first delivery of this event is still being recorded; deliver it again later",
+            "retry_after_s": retry_after_s,
+        }),
+    )
+    .into()
+}
+
+fn duplicate(run: &str) -> Reply {
+    let number = parse_run_id(run).map(|(_, n)| n);
+    Reply::new(
+        200,
+        json!({ "run": run, "number": number, "duplicate": true }),
+    )
+}
+
+/// Turns a parsed event into a run candidate, or the reply for an event
+/// that starts nothing.
+fn candidate(
+    provider: Provider,
+    event: ParsedEvent,
+    delivery_id: Option<String>,
+) -> Result<Candidate, Reply> {
+    match event {
+        ParsedEvent::Ping => Err(Reply::ignored("ping")),
+        ParsedEvent::Ignored { event, reason } => Err(Reply::ignored(format!("{event}: {reason}"))),
+        ParsedEvent::WorkflowRun(_) | ParsedEvent::Pipeline(_) => {
+            Err(Reply::ignored("build status events do not start runs"))
+        }
+        ParsedEvent::Push(push) => {
+            if push.deleted {
+                let what = if push.tag().is_some() {
+                    "tag"
+                } else {
+                    "branch"
+                };
+                return Err(Reply::ignored(format!(
+                    "{what} deletion ({})",
+                    push.git_ref
+                )));
+            }
+            let kind = if push.tag().is_some() { "tag" } else { "push" };
+            let identity = format!("{kind}|{}|{}", push.git_ref, push.after);
+            Ok(Candidate {
+                repo: push.repo.clone(),
+                identity,
+                pending: PendingEvent {
+                    changed_paths: push.changed_paths,
+                    paths_complete: push.paths_complete,
+                },
+                trigger: RunTrigger {
+                    provider: provider.as_str().to_owned(),
+                    repo: push.repo,
+                    clone_url: push.clone_url,
+                    git_ref: push.git_ref,
+                    commit: push.after,
+                    kind: kind.to_owned(),
+                    target_branch: None,
+                    merge_request: None,
+                    actor: push.pusher,
+                    delivery_id,
+                },
+            })
+        }
+        ParsedEvent::MergeRequest(mr) => {
+            match &mr.action {
+                MrAction::Opened | MrAction::Updated | MrAction::Reopened => {}
+                MrAction::Closed => return Err(Reply::ignored("merge request closed")),
+                MrAction::Merged => {
+                    return Err(Reply::ignored(
+                        "merge request merged (the push to the target branch starts its run)",
+                    ));
+                }
+                MrAction::Other(a) => {
+                    return Err(Reply::ignored(format!("merge request action {a:?}")));
+                }
+            }
+            let identity = format!("mr|{}|{}", mr.number, mr.head_sha);
+            Ok(Candidate {
+                repo: mr.repo.clone(),
+                identity,
+                pending: PendingEvent {
+                    changed_paths: Vec::new(),
+                    paths_complete: false,
+                },
+                trigger: RunTrigger {
+                    provider: provider.as_str().to_owned(),
+                    repo: mr.repo,
+                    clone_url: None,
+                    git_ref: format!("refs/heads/{}", mr.source_branch),
+                    commit: mr.head_sha,
+                    kind: "merge_request".to_owned(),
+                    target_branch: Some(mr.target_branch),
+                    merge_request: Some(mr.number),
+                    actor: None,
+                    delivery_id,
+                },
+            })
+        }
+    }
+}
