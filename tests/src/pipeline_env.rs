@@ -83,7 +83,14 @@ impl Env {
             "[build_services.jenkins]\ntype = \"jenkins\"\nurl = \"{}\"\nuser = \"slipway\"\ntoken_secret = \"jenkins_token\"\n",
             jenkins.url()
         );
-        config += extra_config;
+        // Side-effect claims last 1 s here, not 30 s: the fakes answer in
+        // milliseconds, and with a fresh instance per request every claim
+        // made after a response dies with its instance and waits this out.
+        let lease = "[tick]\nlease = \"1s\"\n";
+        match extra_config.contains("[tick]\n") {
+            true => config += &extra_config.replace("[tick]\n", lease),
+            false => config += &format!("{extra_config}\n{lease}"),
+        }
         std::fs::write(dir.join("config/slipway.toml"), config).unwrap();
         let mut vars: Vec<String> = vec![
             format!("callback_secret={CALLBACK_SECRET}"),
@@ -197,11 +204,36 @@ impl Env {
         )
     }
 
-    /// `GET /api/runs/{id}`.
+    /// `GET /api/runs/{id}` once the work after the last request is done:
+    /// webhooks and callbacks answer first and reconcile after the
+    /// response (or, when the instance is gone, on the next tick), so this
+    /// ticks until the run has no side effect pending.
     pub fn run(&self, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            // A run not reconciled yet has nothing pending either: tick first.
+            self.tick();
+            let run = self.run_now(id);
+            if run.get("intents").is_none_or(Value::is_null) || std::time::Instant::now() > deadline
+            {
+                return run;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// `GET /api/runs/{id}` as it is now.
+    pub fn run_now(&self, id: &str) -> Value {
         let (status, body) = self.host.get(&format!("/api/runs/{id}"));
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).unwrap()
+    }
+
+    /// `POST /api/tick`; its report.
+    pub fn tick(&self) -> Value {
+        let (status, report) = self.api_post("/api/tick");
+        assert_eq!(status, 200, "{report}");
+        report
     }
 
     /// Number of rows in the app's key-value store.

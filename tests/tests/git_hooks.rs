@@ -67,6 +67,7 @@ fn a_redelivery_creates_nothing() {
     env.commit("github", &commit, PIPELINE);
     let webhook = env.push("github", "main", &commit);
     assert_eq!(env.hook("github", &webhook).0, 202);
+    env.run("shop-github-1");
     let rows = env.kv_rows();
     // The same delivery again, and the same push under a new delivery id.
     let again = env.hook("github", &webhook);
@@ -103,6 +104,12 @@ fn fifty_concurrent_pushes_create_fifty_runs_with_distinct_numbers() {
     let mut numbers: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     numbers.sort();
     assert_eq!(numbers, (1..=50).collect::<Vec<u64>>());
+    for n in numbers {
+        assert_eq!(
+            env.run(&format!("shop-gitlab-{n}"))["stages"]["unit-test"]["status"],
+            "running"
+        );
+    }
     assert_eq!(env.jenkins.triggers().len(), 50);
 }
 

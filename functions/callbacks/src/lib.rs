@@ -1,7 +1,6 @@
 //! `POST /callbacks/{run}/{stage}`: a build service reports a stage's
 //! result; the run records it and moves on. The work is
-//! `slipway_core::entry::callback::handle_callback`; the run is
-//! reconciled after the response.
+//! `slipway_core::entry::callback::handle_callback`.
 
 use serde_json::json;
 use slipway_core::entry::callback;
@@ -28,6 +27,6 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         Ok(app) => app,
         Err(reply) => return Ok(reply),
     };
-    let handled = callback::handle_callback(&app.deps(), &run, &stage, &headers, &body).await;
-    Ok(app::respond(app, handled))
+    let reply = callback::handle_callback(&app.deps(), &run, &stage, &headers, &body).await;
+    Ok(app::reply(reply))
 }

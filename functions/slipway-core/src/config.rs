@@ -62,9 +62,23 @@ pub struct TickSettings {
     /// long without a callback (default `2m`).
     #[serde(default)]
     pub poll_after: Option<String>,
+    /// How long a request that claimed a side effect owns it (default
+    /// `30s`): longer than one effect takes (a few calls of at most 15 s);
+    /// a claim whose request died is taken over after it.
+    #[serde(default)]
+    pub lease: Option<String>,
 }
 
 impl TickSettings {
+    /// `lease` in milliseconds.
+    pub fn lease_ms(&self) -> u64 {
+        self.lease
+            .as_deref()
+            .and_then(|d| crate::pipeline::duration::parse_ms(d).ok())
+            .unwrap_or(crate::intents::DEFAULT_LEASE_MS)
+            .max(1_000)
+    }
+
     /// `poll_after` in milliseconds.
     pub fn poll_after_ms(&self) -> u64 {
         self.poll_after

@@ -15,16 +15,21 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// How long a claimed intent belongs to the request that claimed it. Longer
-/// than any one effect takes (a few calls of at most 15 s), so a live
-/// request never loses its claim mid-call.
-pub const INTENT_LEASE_MS: u64 = 90_000;
+/// How long a claimed intent belongs to the request that claimed it, unless
+/// configured (`[tick] lease`). Longer than any one effect takes (a few
+/// calls of at most 15 s), so a live request never loses its claim
+/// mid-call; a request that died loses it this long after its claim.
+pub const DEFAULT_LEASE_MS: u64 = 30_000;
 
 /// One pending side effect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
     /// Claims so far; the claim's try number identifies its owner.
     pub tries: u32,
+    /// Tries that came back failed (a claim whose request died is not
+    /// one: it may never have called out).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
     /// Not to be tried before this time (backoff).
     pub due_at_ms: u64,
     /// While set and in the future, a request is carrying it out.
@@ -33,6 +38,10 @@ pub struct Intent {
     /// Why the last try did not finish it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A claimed intent: its id and the try that owns it.
@@ -64,6 +73,7 @@ impl Intents {
     pub fn want(&mut self, id: &str, now_ms: u64) {
         self.0.entry(id.to_owned()).or_insert(Intent {
             tries: 0,
+            failures: 0,
             due_at_ms: now_ms,
             lease_until_ms: None,
             last_error: None,
@@ -77,14 +87,25 @@ impl Intents {
             .retain(|id, i| keep(id) || i.lease_until_ms.is_some_and(|l| l > now_ms));
     }
 
-    /// Claims every intent that is due and not claimed by a live request.
-    pub fn claim_due(&mut self, now_ms: u64) -> Vec<Claimed> {
+    /// Claims every intent that is due and not claimed by a live request,
+    /// for `lease_ms`.
+    pub fn claim_due(&mut self, now_ms: u64, lease_ms: u64) -> Vec<Claimed> {
+        self.claim_due_where(now_ms, lease_ms, |_| true)
+    }
+
+    /// Like [`Intents::claim_due`], for the intents whose id `allowed` accepts.
+    pub fn claim_due_where(
+        &mut self,
+        now_ms: u64,
+        lease_ms: u64,
+        allowed: impl Fn(&str) -> bool,
+    ) -> Vec<Claimed> {
         let mut claimed = Vec::new();
         for (id, intent) in &mut self.0 {
             let leased = intent.lease_until_ms.is_some_and(|l| l > now_ms);
-            if intent.due_at_ms <= now_ms && !leased {
+            if intent.due_at_ms <= now_ms && !leased && allowed(id) {
                 intent.tries += 1;
-                intent.lease_until_ms = Some(now_ms + INTENT_LEASE_MS);
+                intent.lease_until_ms = Some(now_ms + lease_ms);
                 claimed.push(Claimed {
                     id: id.clone(),
                     tries: intent.tries,
@@ -112,12 +133,19 @@ impl Intents {
         }
     }
 
-    /// Gives the intent back to be tried again at `due_at_ms`, noting why.
+    /// Failed tries of the intent `claim` owns, counting this one.
+    pub fn failures_with(&self, claim: &Claimed) -> u32 {
+        self.0.get(&claim.id).map_or(0, |i| i.failures) + 1
+    }
+
+    /// Gives the intent back to be tried again at `due_at_ms`, noting why
+    /// this try failed.
     pub fn defer(&mut self, claim: &Claimed, due_at_ms: u64, error: &str) -> bool {
         if !self.owns(claim) {
             return false;
         }
         if let Some(intent) = self.0.get_mut(&claim.id) {
+            intent.failures += 1;
             intent.lease_until_ms = None;
             intent.due_at_ms = due_at_ms;
             intent.last_error = Some(error.to_owned());
@@ -155,10 +183,13 @@ mod tests {
     fn a_claim_is_exclusive_until_its_lease_runs_out() {
         let mut intents = Intents::default();
         intents.want("trigger/a/1", 100);
-        let first = intents.claim_due(100);
+        let first = intents.claim_due(100, DEFAULT_LEASE_MS);
         assert_eq!(first.len(), 1);
-        assert!(intents.claim_due(200).is_empty(), "leased");
-        let second = intents.claim_due(100 + INTENT_LEASE_MS + 1);
+        assert!(
+            intents.claim_due(200, DEFAULT_LEASE_MS).is_empty(),
+            "leased"
+        );
+        let second = intents.claim_due(100 + DEFAULT_LEASE_MS + 1, DEFAULT_LEASE_MS);
         assert_eq!(second[0].tries, 2);
         assert!(!intents.finish(&first[0]), "the first claim was lost");
         assert!(intents.finish(&second[0]));
@@ -170,11 +201,11 @@ mod tests {
         let mut intents = Intents::default();
         intents.want("x", 0);
         intents.want("x", 50);
-        let claim = intents.claim_due(0).remove(0);
+        let claim = intents.claim_due(0, DEFAULT_LEASE_MS).remove(0);
         assert!(intents.defer(&claim, 1_000, "503"));
-        assert!(intents.claim_due(999).is_empty());
+        assert!(intents.claim_due(999, DEFAULT_LEASE_MS).is_empty());
         assert_eq!(intents.next_due_ms(), Some(1_000));
-        assert_eq!(intents.claim_due(1_000)[0].tries, 2);
+        assert_eq!(intents.claim_due(1_000, DEFAULT_LEASE_MS)[0].tries, 2);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! takes another round, so an abort asked during a step is carried out
 //! right after it, and a step's result can never undo an abort.
 
-use super::{Deps, Target, Visit};
+use super::{Deps, Mode, Target, Visit};
 use crate::active::ActiveIndex;
 use crate::deploy::platform::{self, Operation, Rollout};
 use crate::deploy::records::{Deployment, DeploymentStatus, Records, StepLease};
@@ -21,8 +21,6 @@ use crate::notify::{self, Notice, NotifyOn};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::runs::{Report, RunStore, StageStatus};
 
-/// How long a platform call's holder keeps the deployment.
-const STEP_LEASE_MS: u64 = 60_000;
 /// Rounds of one reconcile.
 const MAX_ROUNDS: usize = 6;
 /// Timeout of one chat webhook call.
@@ -38,7 +36,13 @@ enum Work {
     Endings(Vec<Claimed>),
 }
 
-fn want_endings(d: &mut Deployment, notify_targets: &[bool], now_ms: u64) -> Vec<Claimed> {
+fn want_endings(
+    d: &mut Deployment,
+    notify_targets: &[bool],
+    now_ms: u64,
+    lease_ms: u64,
+    mode: Mode,
+) -> Vec<Claimed> {
     let mut wanted = vec!["release".to_owned()];
     if d.stage.is_some() {
         wanted.push("report".into());
@@ -51,13 +55,22 @@ fn want_endings(d: &mut Deployment, notify_targets: &[bool], now_ms: u64) -> Vec
     for id in wanted.iter().filter(|id| !d.done.contains(*id)) {
         d.intents.want(id, now_ms);
     }
-    d.intents.claim_due(now_ms)
+    // Chat notices are not repeated by work after a response (see Mode).
+    d.intents.claim_due_where(now_ms, lease_ms, |id| {
+        mode == Mode::InRequest || !id.starts_with("notify/")
+    })
 }
 
-fn plan(d: &mut Deployment, notify_targets: &[bool], now_ms: u64) -> Work {
+fn plan(
+    d: &mut Deployment,
+    notify_targets: &[bool],
+    now_ms: u64,
+    lease_ms: u64,
+    mode: Mode,
+) -> Work {
     if d.status.is_final() {
         d.lease = None;
-        return Work::Endings(want_endings(d, notify_targets, now_ms));
+        return Work::Endings(want_endings(d, notify_targets, now_ms, lease_ms, mode));
     }
     if d.lease.as_ref().is_some_and(|l| l.until_ms > now_ms) {
         return Work::Idle;
@@ -73,7 +86,7 @@ fn plan(d: &mut Deployment, notify_targets: &[bool], now_ms: u64) -> Work {
     };
     let lease = StepLease {
         token: d.version + 1,
-        until_ms: now_ms + STEP_LEASE_MS,
+        until_ms: now_ms + lease_ms,
     };
     d.lease = Some(lease.clone());
     Work::Platform(op, lease)
@@ -84,6 +97,7 @@ pub(super) async fn reconcile<K, H, C, S>(
     deps: &Deps<'_, K, H, C, S>,
     id: &str,
     deadline_ms: u64,
+    mode: Mode,
 ) -> (Visit, Vec<Target>)
 where
     K: KeyValue,
@@ -92,6 +106,7 @@ where
     S: Secrets,
 {
     let records = Records::new(deps.kv);
+    let lease_ms = deps.config.tick.lease_ms();
     let mut visit = Visit::default();
     let mut touched = Vec::new();
     for _ in 0..MAX_ROUNDS {
@@ -102,7 +117,10 @@ where
         };
         let targets = notify_targets(deps, &current.app);
         let now = deps.clock.now_ms();
-        let (d, work) = match records.update(&current, |d| plan(d, &targets, now)).await {
+        let (d, work) = match records
+            .update(&current, |d| plan(d, &targets, now, lease_ms, mode))
+            .await
+        {
             Ok(x) => x,
             Err(e) => {
                 eprintln!("deployment {id}: {e}");

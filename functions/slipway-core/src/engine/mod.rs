@@ -69,6 +69,18 @@ impl Target {
     }
 }
 
+/// Where a reconcile runs, which decides the side effects it may take on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Inside a request, before its answer: the runtime lets it finish.
+    InRequest,
+    /// After the response: the runtime may drop the instance at any point
+    /// (Spin 4 keeps it about 1 s idle; with one request per instance, not
+    /// at all). Only effects that may repeat are taken on; the rest wait
+    /// for a reconcile in a request (the tick, the API).
+    AfterResponse,
+}
+
 /// What reconciling one record found.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Visit {
@@ -100,6 +112,12 @@ where
     /// as intents for the next reconcile). Returns what the first target
     /// looked like at the end.
     pub async fn reconcile(&self, target: Target, deadline_ms: u64) -> Visit {
+        self.reconcile_in(target, deadline_ms, Mode::InRequest)
+            .await
+    }
+
+    /// [`Engine::reconcile`], in `mode`.
+    pub async fn reconcile_in(&self, target: Target, deadline_ms: u64, mode: Mode) -> Visit {
         let mut queue = VecDeque::from([target]);
         let mut first = None;
         let mut handled = 0;
@@ -109,8 +127,10 @@ where
             }
             handled += 1;
             let (visit, touched) = match &next {
-                Target::Run(id) => runs::reconcile(self.deps, id, deadline_ms).await,
-                Target::Deployment(id) => deployments::reconcile(self.deps, id, deadline_ms).await,
+                Target::Run(id) => runs::reconcile(self.deps, id, deadline_ms, mode).await,
+                Target::Deployment(id) => {
+                    deployments::reconcile(self.deps, id, deadline_ms, mode).await
+                }
             };
             first.get_or_insert(visit);
             for t in touched {

@@ -1,12 +1,14 @@
 //! `POST /callbacks/{run}/{stage}`: a build reports its result. The
-//! report is recorded on the run (one compare-and-swap) and answered; the
-//! run is reconciled (next stages, statuses, notices) after the response.
+//! report is recorded on the run (one compare-and-swap), then the run is
+//! reconciled (next stages, statuses, notices) before the answer, within
+//! [`FOLLOW_UP_BUDGET_MS`]: a build service waits for its callback, and
+//! work inside a request is not cut short by the runtime.
 
 use serde_json::json;
 
 use super::auth::{bearer, same};
-use super::{Handled, Reply, result};
-use crate::engine::{CALLBACK_SECRET, Deps, Target, callback_token};
+use super::{FOLLOW_UP_BUDGET_MS, Reply, result};
+use crate::engine::{CALLBACK_SECRET, Deps, Engine, Target, callback_token};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Headers;
 use crate::runs::{Report, RunStore, StoreError, TransitionError};
@@ -23,18 +25,31 @@ pub async fn handle_callback<K, H, C, S>(
     stage: &str,
     headers: &Headers,
     body: &[u8],
-) -> Handled
+) -> Reply
 where
     K: KeyValue,
     H: HttpClient,
     C: Clock,
     S: Secrets,
 {
-    handle(deps, run_id, stage, headers, body)
-        .await
-        .map_or_else(Handled::from, |reply| {
-            Handled::then(reply, Target::Run(run_id.to_owned()))
-        })
+    let recorded = match handle(deps, run_id, stage, headers, body).await {
+        Ok(reply) => reply,
+        Err(reply) => return reply,
+    };
+    let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
+    Engine::new(deps)
+        .reconcile(Target::Run(run_id.to_owned()), deadline)
+        .await;
+    match RunStore::new(deps.kv).load(run_id).await {
+        Ok(Some(record)) => {
+            let status = record.stages.get(stage).map(|s| s.status);
+            let mut body = recorded.body;
+            body["status"] = json!(status);
+            body["run_status"] = json!(record.status);
+            Reply::new(recorded.status, body)
+        }
+        _ => recorded,
+    }
 }
 
 /// The callback; `Ok` when it was recorded (the run then wants a reconcile).

@@ -24,7 +24,7 @@ mod webhook_tests;
 
 use serde_json::json;
 
-use crate::engine::{Deps, Engine, Target};
+use crate::engine::{Deps, Engine, Mode, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
 pub use auth::authorized;
@@ -107,6 +107,8 @@ where
 {
     if let Some(target) = &handled.follow_up {
         let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
-        Engine::new(deps).reconcile(target.clone(), deadline).await;
+        Engine::new(deps)
+            .reconcile_in(target.clone(), deadline, Mode::AfterResponse)
+            .await;
     }
 }

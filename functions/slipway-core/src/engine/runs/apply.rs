@@ -53,7 +53,7 @@ pub enum Outcome {
     /// A commit status went out (its key).
     Posted(String),
     /// The branch's previous outcome.
-    OutcomeRecorded(String),
+    BranchRecorded(String),
     /// The notice went out.
     Noticed,
 }
@@ -77,10 +77,11 @@ pub fn apply(run: &mut RunRecord, claim: &Claimed, outcome: &Outcome, now_ms: u6
             run.pipeline_read(read.clone(), now_ms);
         }
         Outcome::Triggered { external_id, url } => {
+            let calls = run.intents.failures_with(claim);
             run.intents.finish(claim);
             if let Effect::Trigger { stage, attempt } = &effect {
                 if let Some(s) = run.stages.get_mut(stage) {
-                    s.trigger_calls = claim.tries;
+                    s.trigger_calls = calls;
                 }
                 let _ =
                     run.stage_started(stage, *attempt, now_ms, external_id.clone(), url.clone());
@@ -121,7 +122,7 @@ pub fn apply(run: &mut RunRecord, claim: &Claimed, outcome: &Outcome, now_ms: u6
                 run.posted.insert(context.clone(), key.clone());
             }
         }
-        Outcome::OutcomeRecorded(previous) => {
+        Outcome::BranchRecorded(previous) => {
             run.intents.finish(claim);
             run.previous_outcome = Some(previous.clone());
         }
@@ -156,21 +157,22 @@ fn retry(
         // is waited out; the stage's timeout bounds it.
         Effect::Deploy { .. } | Effect::Poll { .. } => u32::MAX,
     };
-    if claim.tries < max_tries {
+    let failures = run.intents.failures_with(claim);
+    if failures < max_tries {
         run.intents.defer(claim, at_ms, error);
         if let Effect::Trigger { stage, .. } | Effect::Deploy { stage, .. } = effect
             && let Some(s) = run.stages.get_mut(stage)
         {
             s.reason = Some(error.to_owned());
-            s.trigger_calls = claim.tries;
+            s.trigger_calls = failures;
         }
         return;
     }
     run.intents.finish(claim);
-    let attempts = if claim.tries == 1 {
+    let attempts = if failures == 1 {
         "1 attempt".to_owned()
     } else {
-        format!("{} attempts", claim.tries)
+        format!("{failures} attempts")
     };
     match effect {
         Effect::ReadPipeline => {

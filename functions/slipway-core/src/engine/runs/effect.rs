@@ -68,6 +68,14 @@ impl Effect {
         }
     }
 
+    /// Whether carrying it out twice is harmless, or deduplicated by the
+    /// other side: everything but chat notices (a chat webhook takes every
+    /// post). Work after a response, which the runtime may kill at any
+    /// point, carries out only these.
+    pub fn may_repeat(&self) -> bool {
+        !matches!(self, Effect::Notify { .. })
+    }
+
     /// The effect an intent id names.
     pub fn parse(id: &str) -> Option<Effect> {
         let (kind, rest) = id.split_once('/').unwrap_or((id, ""));

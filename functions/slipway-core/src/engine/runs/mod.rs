@@ -8,7 +8,7 @@ mod effects;
 mod plan;
 mod statuses;
 
-use super::{Deps, Target, Visit};
+use super::{Deps, Mode, Target, Visit};
 
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::runs::{RunStore, StoreError};
@@ -26,6 +26,7 @@ pub(super) async fn reconcile<K, H, C, S>(
     deps: &Deps<'_, K, H, C, S>,
     id: &str,
     deadline_ms: u64,
+    mode: Mode,
 ) -> (Visit, Vec<Target>)
 where
     K: KeyValue,
@@ -41,7 +42,7 @@ where
         let planned = runs
             .update(id, |r| {
                 let settings = RunSettings::for_run(deps.config, r);
-                Ok(plan_run(r, &settings, now))
+                Ok(plan_run(r, &settings, now, mode))
             })
             .await;
         let (record, claims) = match planned {
@@ -59,31 +60,30 @@ where
             visit.done = record.status.is_terminal() && record.intents.is_empty();
             break;
         }
-        let mut outcomes = Vec::with_capacity(claims.len());
+        // Each result is recorded as soon as it is known, so a request that
+        // dies repeats at most the one effect it was carrying out.
         for claim in claims {
-            if deps.clock.now_ms() >= deadline_ms {
-                outcomes.push((claim, Outcome::NotTried));
-                continue;
+            let outcome = if deps.clock.now_ms() >= deadline_ms {
+                Outcome::NotTried
+            } else {
+                let (outcome, more) = effects::execute(deps, &record, &claim).await;
+                visit.effects += 1;
+                touched.extend(more);
+                outcome
+            };
+            let now = deps.clock.now_ms();
+            let recorded = runs
+                .update(id, |r| {
+                    apply::apply(r, &claim, &outcome, now);
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = recorded {
+                // The intent stays claimed; its lease runs out and the
+                // effect is carried out again by a later reconcile.
+                eprintln!("run {id}: result of {} not recorded: {e}", claim.id);
+                return (visit, touched);
             }
-            let (outcome, more) = effects::execute(deps, &record, &claim).await;
-            visit.effects += 1;
-            touched.extend(more);
-            outcomes.push((claim, outcome));
-        }
-        let now = deps.clock.now_ms();
-        let recorded = runs
-            .update(id, |r| {
-                for (claim, outcome) in &outcomes {
-                    apply::apply(r, claim, outcome, now);
-                }
-                Ok(())
-            })
-            .await;
-        if let Err(e) = recorded {
-            // The intents stay claimed; their leases run out and the
-            // effects are carried out again by a later reconcile.
-            eprintln!("run {id}: results not recorded: {e}");
-            break;
         }
         if deps.clock.now_ms() >= deadline_ms {
             break;

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use super::effect::Effect;
 use super::statuses::desired_statuses;
 use crate::config::ControlPlane;
+use crate::engine::Mode;
 use crate::intents::Claimed;
 use crate::notify::NotifyOn;
 use crate::pipeline::StageKind;
@@ -20,6 +21,8 @@ pub struct RunSettings {
     pub poll_after_ms: u64,
     /// Whether commit statuses go to the run's provider.
     pub post_statuses: bool,
+    /// How long a claim on a side effect lasts.
+    pub lease_ms: u64,
     /// Base of links in statuses and notices.
     pub public_base: String,
     /// Per chat target of the app: which notices it wants.
@@ -46,6 +49,7 @@ impl RunSettings {
             .unwrap_or_default();
         RunSettings {
             poll_after_ms: config.tick.poll_after_ms(),
+            lease_ms: config.tick.lease_ms(),
             post_statuses: Provider::from_path_segment(&run.trigger.provider).is_some(),
             public_base: config.public_base().to_owned(),
             notify,
@@ -57,7 +61,12 @@ impl RunSettings {
 /// waiting, the run's status), records the side effects it calls for as
 /// intents, and claims those that are due. The caller stores the record
 /// with one compare-and-swap, then carries out the claims.
-pub fn plan_run(run: &mut RunRecord, settings: &RunSettings, now_ms: u64) -> Vec<Claimed> {
+pub fn plan_run(
+    run: &mut RunRecord,
+    settings: &RunSettings,
+    now_ms: u64,
+    mode: Mode,
+) -> Vec<Claimed> {
     let mut wanted = BTreeSet::new();
     if run.awaiting_pipeline() {
         wanted.insert(Effect::ReadPipeline);
@@ -84,7 +93,10 @@ pub fn plan_run(run: &mut RunRecord, settings: &RunSettings, now_ms: u64) -> Vec
     for id in &ids {
         run.intents.want(id, now_ms);
     }
-    run.intents.claim_due(now_ms)
+    run.intents
+        .claim_due_where(now_ms, settings.lease_ms, |id| {
+            mode == Mode::InRequest || Effect::parse(id).is_some_and(|e| e.may_repeat())
+        })
 }
 
 /// Running or waiting stages past their timeout end as timed out.

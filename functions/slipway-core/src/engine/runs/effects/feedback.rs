@@ -83,7 +83,7 @@ pub(super) async fn record_outcome<K: KeyValue, H, C: Clock, S>(
         .record(&run.app, branch(run), run.number, outcome)
         .await
     {
-        Ok(previous) => Outcome::OutcomeRecorded(previous),
+        Ok(previous) => Outcome::BranchRecorded(previous),
         Err(e) => retry(deps.clock, claim, e.to_string()),
     }
 }
