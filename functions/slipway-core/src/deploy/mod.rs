@@ -6,7 +6,6 @@ pub mod docker;
 pub mod kubernetes;
 pub mod platform;
 pub mod records;
-pub mod requests;
 mod types;
 
 pub use platform::EnvironmentConfig;

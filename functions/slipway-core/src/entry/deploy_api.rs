@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::{FOLLOW_UP_BUDGET_MS, Reply, authorized};
 use crate::deploy::records::{Deployment, Records};
-use crate::deploy::requests::{self, DeployRequest, Operation, Refusal};
 use crate::deploy::strategy;
+use crate::engine::deploy_requests::{self as requests, DeployRequest, Operation, Refusal};
 use crate::engine::{Deps, Engine, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Headers;

@@ -3,7 +3,7 @@
 
 use super::super::apply::Outcome;
 use crate::deploy::records::StageLink;
-use crate::deploy::requests::{self, DeployRequest, Refusal};
+use crate::engine::deploy_requests::{self as requests, DeployRequest, Refusal};
 use crate::engine::{Deps, Target};
 use crate::intents::Claimed;
 use crate::pipeline::StageKind;

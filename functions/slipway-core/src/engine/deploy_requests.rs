@@ -4,11 +4,11 @@
 //! Talking to the platform is the engine's job, when it reconciles the
 //! deployment.
 
-use super::platform::EnvironmentConfig;
-use super::records::{Deployment, DeploymentStatus, Lock, RecordError, Records, StageLink};
-use super::{Strategy, is_image_reference};
 use crate::active::ActiveIndex;
 use crate::config::ControlPlane;
+use crate::deploy::platform::EnvironmentConfig;
+use crate::deploy::records::{Deployment, DeploymentStatus, Lock, RecordError, Records, StageLink};
+use crate::deploy::{Strategy, is_image_reference};
 use crate::ports::KeyValue;
 
 /// A lock whose holder has not renewed it for this long is free again.
@@ -156,7 +156,7 @@ async fn create<K: KeyValue>(
     kind: &str,
     (image, digest): (String, Option<String>),
     message: Option<String>,
-    rollback_of: Option<super::platform::Rollout>,
+    rollback_of: Option<crate::deploy::platform::Rollout>,
     now_ms: u64,
 ) -> Result<Deployment, Refusal> {
     let number = records.next_number(&req.app, &req.environment).await?;
