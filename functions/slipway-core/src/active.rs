@@ -37,6 +37,10 @@ pub struct ActiveRuns {
     /// Handed-out numbers without a run yet, with when that was first seen.
     #[serde(default)]
     pub missing: BTreeMap<u64, u64>,
+    /// The last generation handed out by a reopening; never reused, so a
+    /// tick's view of an entry cannot match a later one (no ABA).
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 /// Unfinished deployments.
@@ -123,11 +127,21 @@ impl<'a, K: KeyValue> ActiveIndex<'a, K> {
     /// Puts run `number` of `app` back among the unfinished (a finished
     /// run reopened by a retry).
     pub async fn reopen_run(&self, app: &str, number: u64) -> Result<(), CellError> {
-        cells::update(self.kv, &runs_key(app), ActiveRuns::default, |index| {
-            *index.active.entry(number).or_insert(0) += 1;
-        })
-        .await?;
-        Ok(())
+        // Retried on store failures: a reopened run the tick cannot find
+        // would wait for ever.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let result = cells::update(self.kv, &runs_key(app), ActiveRuns::default, |index| {
+                index.epoch += 1;
+                index.active.insert(number, index.epoch);
+            })
+            .await;
+            match result {
+                Err(CellError::Kv(_)) if tries < 5 => continue,
+                other => return other.map(|_| ()),
+            }
+        }
     }
 
     /// The unfinished deployments.
@@ -193,11 +207,18 @@ mod tests {
             block_on(index.runs("a")).unwrap().active,
             BTreeMap::from([(1, 1), (2, 0)])
         );
+        block_on(index.reopen_run("a", 1)).unwrap();
+        block_on(index.reopen_run("a", 1)).unwrap();
+        assert_eq!(
+            block_on(index.runs("a")).unwrap().active[&1],
+            3,
+            "each reopening is new"
+        );
         // A tick that saw run 2 finished at generation 0 drops it; one that
-        // saw run 1 finished before its reopening does not.
-        let seen = BTreeMap::from([(1, Seen::Done(Some(0))), (2, Seen::Done(Some(0)))]);
+        // saw run 1 finished before its reopenings does not.
+        let seen = BTreeMap::from([(1, Seen::Done(Some(1))), (2, Seen::Done(Some(0)))]);
         let i = block_on(index.record_runs("a", 3, &seen, 0)).unwrap();
-        assert_eq!(i.active, BTreeMap::from([(1, 1)]));
+        assert_eq!(i.active, BTreeMap::from([(1, 3)]));
     }
 
     #[test]

@@ -195,10 +195,11 @@ async fn create<K: KeyValue>(
         intents: Default::default(),
         done: Default::default(),
     };
-    // Indexed first: a deployment the tick cannot find would hold its
-    // environment until the lock expires.
-    ActiveIndex::new(kv).set_deployment(&id, true).await?;
+    // Written before it is indexed, so the index never names a deployment
+    // that is not there; one whose index entry was lost to a crash is
+    // still found through its environment's lock by the tick.
     records.create(&deployment).await?;
+    ActiveIndex::new(kv).set_deployment(&id, true).await?;
     Ok(deployment)
 }
 

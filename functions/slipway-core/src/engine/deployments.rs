@@ -110,10 +110,17 @@ where
     let mut visit = Visit::default();
     let mut touched = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        let Ok(Some(current)) = records.load_id(id).await else {
-            let _ = ActiveIndex::new(deps.kv).set_deployment(id, false).await;
-            visit.done = true;
-            return (visit, touched);
+        let current = match records.load_id(id).await {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                forget_missing(deps, &records, id).await;
+                visit.done = true;
+                return (visit, touched);
+            }
+            Err(e) => {
+                eprintln!("deployment {id}: {e}");
+                return (visit, touched);
+            }
         };
         let targets = notify_targets(deps, &current.app);
         let now = deps.clock.now_ms();
@@ -150,26 +157,24 @@ where
                     return (visit, touched);
                 }
                 visit.effects += claims.len() as u32;
-                let mut results = Vec::new();
                 for claim in claims {
                     let ok = deps.clock.now_ms() < deadline_ms
                         && ending(deps, &d, &claim.id, &mut touched).await;
-                    results.push((claim, ok));
-                }
-                let now = deps.clock.now_ms();
-                let _ = records
-                    .update(&d, |d| {
-                        for (claim, ok) in &results {
-                            // Given up after five tries (logged by the effect).
-                            let done = *ok || claim.tries >= 5;
-                            if done && d.intents.finish(claim) {
-                                d.done.insert(claim.id.clone());
-                            } else if !done {
-                                d.intents.defer(claim, now + 30_000, "not done yet");
-                            }
+                    // Given up after five tries (logged by the effect).
+                    let done = ok || claim.tries >= 5;
+                    let now = deps.clock.now_ms();
+                    let recorded = update_retrying(&records, &d, |d| {
+                        if done && d.intents.finish(&claim) {
+                            d.done.insert(claim.id.clone());
+                        } else if !done {
+                            d.intents.defer(&claim, now + 30_000, "not done yet");
                         }
                     })
                     .await;
+                    if recorded.is_err() {
+                        return (visit, touched);
+                    }
+                }
             }
         }
         if deps.clock.now_ms() >= deadline_ms {
@@ -177,6 +182,55 @@ where
         }
     }
     (visit, touched)
+}
+
+/// Whether a platform error is worth the same call again later.
+fn is_transient(e: &DeployError) -> bool {
+    match e {
+        DeployError::Unreachable { .. } => true,
+        DeployError::Api { status, .. } => *status >= 500 || matches!(status, 409 | 429),
+        DeployError::Config(_) | DeployError::NotApplicable(_) => false,
+    }
+}
+
+/// Tries to record a change a few times when the store fails: the change
+/// records a platform call or an effect that happened, and leaving it to
+/// the lease would repeat it.
+async fn update_retrying<K: KeyValue, T>(
+    records: &Records<'_, K>,
+    d: &Deployment,
+    mut change: impl FnMut(&mut Deployment) -> T,
+) -> Result<(Deployment, T), crate::deploy::records::RecordError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match records.update(d, &mut change).await {
+            Err(crate::deploy::records::RecordError::Kv(_)) if tries < 5 => continue,
+            other => return other,
+        }
+    }
+}
+
+/// A deployment that is not there: out of the index, and its environment
+/// freed if a request died after taking the lock for it and before
+/// writing it (after a minute, so one still writing it is left alone).
+async fn forget_missing<K: KeyValue, H, C: Clock, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    records: &Records<'_, K>,
+    id: &str,
+) {
+    let _ = ActiveIndex::new(deps.kv).set_deployment(id, false).await;
+    let mut parts = id.rsplitn(3, '.');
+    let (Some(_), Some(env), Some(app)) = (parts.next(), parts.next(), parts.next()) else {
+        return;
+    };
+    let now = deps.clock.now_ms();
+    if let Ok(Some(lock)) = records.holder(app, env, now).await
+        && lock.holder.as_deref() == Some(id)
+        && lock.since_ms.is_some_and(|t| t + 60_000 < now)
+    {
+        let _ = records.release(app, env, id).await;
+    }
 }
 
 fn notify_targets<K, H, C, S>(deps: &Deps<'_, K, H, C, S>, app: &str) -> Vec<bool> {
@@ -235,39 +289,44 @@ where
         },
     };
     let now = deps.clock.now_ms();
-    let stored = records
-        .update(d, |d| {
-            if d.lease.as_ref() != Some(lease) {
-                // Someone took over after our lease ran out: their view wins.
-                return;
-            }
-            d.lease = None;
-            match &result {
-                Ok((rollout, outcome)) => {
-                    if let Some(r) = rollout {
-                        d.rollout = Some(r.clone());
-                    }
-                    if op == Operation::Promote {
-                        d.promotions_done = d.promotions_requested;
-                    }
-                    d.apply(outcome, now);
+    let stored = update_retrying(records, d, |d| {
+        if d.lease.as_ref() != Some(lease) {
+            // Someone took over after our lease ran out: their view wins.
+            return;
+        }
+        d.lease = None;
+        match &result {
+            Ok((rollout, outcome)) => {
+                if let Some(r) = rollout {
+                    d.rollout = Some(r.clone());
                 }
-                Err(DeployError::NotApplicable(why)) => {
+                if op == Operation::Promote {
                     d.promotions_done = d.promotions_requested;
-                    d.message = Some(why.clone());
                 }
-                Err(e) => {
-                    d.apply(
-                        &StepOutcome::Failed {
-                            reason: e.to_string(),
-                            rolled_back: false,
-                        },
-                        now,
-                    );
-                }
+                d.apply(outcome, now);
             }
-        })
-        .await;
+            Err(DeployError::NotApplicable(why)) => {
+                d.promotions_done = d.promotions_requested;
+                d.message = Some(why.clone());
+            }
+            // The platform did not answer, or asked us to come back: the
+            // next reconcile makes the same call again (its patches set
+            // absolute values, so repeating one is harmless).
+            Err(e) if is_transient(e) => {
+                d.message = Some(format!("retrying: {e}"));
+            }
+            Err(e) => {
+                d.apply(
+                    &StepOutcome::Failed {
+                        reason: e.to_string(),
+                        rolled_back: false,
+                    },
+                    now,
+                );
+            }
+        }
+    })
+    .await;
     match stored {
         Ok((d, ())) => {
             if !d.status.is_final() {

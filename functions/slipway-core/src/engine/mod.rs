@@ -23,6 +23,8 @@ pub mod deploy_requests;
 mod deployments;
 pub mod repo;
 mod runs;
+#[cfg(test)]
+mod sim;
 pub mod tick;
 
 use std::collections::VecDeque;
@@ -30,7 +32,7 @@ use std::collections::VecDeque;
 use crate::config::ControlPlane;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
-pub use runs::{RunSettings, callback_token, plan_run};
+pub use runs::{RunSettings, callback_token, plan_run, settled};
 
 /// The Spin variable holding the key that signs callback tokens.
 pub const CALLBACK_SECRET: &str = "callback_secret";

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{Deps, Engine, Target};
 use crate::active::{ActiveIndex, Seen};
+use crate::deploy::records::Records;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::runs::{RunStore, run_id};
 
@@ -53,11 +54,24 @@ where
             Err(e) => eprintln!("tick: runs of {app}: {e}"),
         }
     }
-    match index.deployments().await {
-        Ok(ids) => targets.extend(ids.into_iter().map(Target::Deployment)),
-        Err(e) => eprintln!("tick: deployments: {e}"),
+    let indexed = match index.deployments().await {
+        Ok(ids) => ids,
+        Err(e) => {
+            eprintln!("tick: deployments: {e}");
+            Default::default()
+        }
+    };
+    // Each environment's lock holder too: a deployment whose index entry
+    // was lost to a crash still holds its environment. It goes back in.
+    for holder in lock_holders(deps).await {
+        if !indexed.contains(&holder) {
+            let _ = index.set_deployment(&holder, true).await;
+            targets.push(Target::Deployment(holder));
+        }
     }
+    targets.extend(indexed.into_iter().map(Target::Deployment));
     targets.sort();
+    targets.dedup();
     // Start after the record the last tick stopped at, so a tick that
     // runs out of budget does not starve the records after it.
     if let Ok(Some(cursor)) = index.cursor().await {
@@ -105,6 +119,21 @@ where
     report
 }
 
+/// The deployments holding an environment of an app now.
+async fn lock_holders<K: KeyValue, H, C: Clock, S>(deps: &Deps<'_, K, H, C, S>) -> Vec<String> {
+    let records = Records::new(deps.kv);
+    let now = deps.clock.now_ms();
+    let mut holders = Vec::new();
+    for app in deps.config.apps.keys() {
+        for env in deps.config.environments.keys() {
+            if let Ok(Some(lock)) = records.holder(app, env, now).await {
+                holders.extend(lock.holder);
+            }
+        }
+    }
+    holders
+}
+
 /// Adopts `app`'s runs numbered above the index's watermark, and returns
 /// the unfinished run numbers with their generations.
 async fn adopt<K, H, C, S>(
@@ -127,16 +156,16 @@ where
         return Ok(current.active.into_iter().collect());
     }
     let mut seen = BTreeMap::new();
+    let now = deps.clock.now_ms();
     for n in numbers {
         let state = match runs.load(&run_id(app, n)).await {
-            Ok(Some(r)) if r.status.is_terminal() && r.intents.is_empty() => Seen::Done(None),
+            Ok(Some(r)) if super::settled(&r, deps.config, now) => Seen::Done(None),
             Ok(Some(_)) => Seen::Active,
             Ok(None) => Seen::Missing,
             Err(e) => return Err(e.to_string()),
         };
         seen.insert(n, state);
     }
-    let now = deps.clock.now_ms();
     let updated = index
         .record_runs(app, upto, &seen, now)
         .await

@@ -27,8 +27,31 @@ where
     if let Err(reply) = authorized(deps.secrets, headers).await {
         return reply;
     }
-    let now = deps.clock.now_ms();
     let runs = RunStore::new(deps.kv);
+    // Refusals first, writing nothing (the swap below checks again).
+    match runs.load(run_id).await {
+        Ok(Some(mut run)) => {
+            if let Err(e) = run.retry_stage(stage, deps.clock.now_ms()) {
+                let status = if matches!(e, TransitionError::UnknownStage(_)) {
+                    404
+                } else {
+                    409
+                };
+                return Reply::error(status, e.to_string());
+            }
+        }
+        Ok(None) => return Reply::error(404, format!("no run {run_id:?}")),
+        Err(e) => return Reply::error(503, e.to_string()),
+    }
+    // The run may have finished and left the tick's index: put it back
+    // first, so a retry recorded is never missed by the tick (an entry for
+    // a retry refused below is dropped by the next tick).
+    if let Some((app, number)) = parse_run_id(run_id)
+        && let Err(e) = ActiveIndex::new(deps.kv).reopen_run(app, number).await
+    {
+        return Reply::error(503, format!("state store unavailable: {e}"));
+    }
+    let now = deps.clock.now_ms();
     let attempt = match runs.update(run_id, |r| r.retry_stage(stage, now)).await {
         Ok((_, attempt, _)) => attempt,
         Err(StoreError::NotFound(_)) => {
@@ -44,11 +67,10 @@ where
             return Reply::error(503, e.to_string());
         }
     };
-    // The run may have finished and left the tick's index: put it back.
-    if let Some((app, number)) = parse_run_id(run_id)
-        && let Err(e) = ActiveIndex::new(deps.kv).reopen_run(app, number).await
-    {
-        return Reply::error(503, format!("state store unavailable: {e}"));
+    // And again: a tick that saw the run finished just before the fact
+    // may have dropped it in between.
+    if let Some((app, number)) = parse_run_id(run_id) {
+        let _ = ActiveIndex::new(deps.kv).reopen_run(app, number).await;
     }
     let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
     Engine::new(deps)

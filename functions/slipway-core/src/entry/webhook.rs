@@ -20,6 +20,7 @@ use serde_json::json;
 
 use super::build_events::handle_build_event;
 use super::{Handled, Reply};
+use crate::active::ActiveIndex;
 use crate::engine::repo::{self, PipelineFile};
 use crate::engine::{Deps, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
@@ -208,10 +209,15 @@ where
                     let Some((_, number)) = parse_run_id(&claim.run) else {
                         return unavailable("corrupt event claim");
                     };
-                    match runs.create_if_absent(&new_run(number)).await {
-                        Ok(_) => accepted(&claim.run, number),
-                        Err(e) => unavailable(e),
+                    if let Err(e) = runs.create_if_absent(&new_run(number)).await {
+                        return unavailable(e);
                     }
+                    // Its number is old: the tick may have given up waiting
+                    // for it, so it goes in the index by hand.
+                    if let Err(e) = ActiveIndex::new(deps.kv).reopen_run(app, number).await {
+                        return unavailable(e);
+                    }
+                    accepted(&claim.run, number)
                 }
                 Err(e) => unavailable(e),
             };
@@ -226,7 +232,15 @@ where
     let record = new_run(number);
     match claims.link(hash, token, &record.id, now).await {
         Ok(Ok(())) => {}
-        Ok(Err(other)) => return duplicate(&other.run).into(),
+        // Another delivery linked it first: answer for its run once that
+        // exists (it may yet die before writing it).
+        Ok(Err(other)) => {
+            return match runs.load(&other.run).await {
+                Ok(Some(_)) => duplicate(&other.run).into(),
+                Ok(None) => in_flight(other.linked_at_ms + EVENT_LEASE_MS, now),
+                Err(e) => unavailable(e),
+            };
+        }
         Err(e) => return unavailable(e),
     }
     if let Err(e) = runs.create(&record).await {

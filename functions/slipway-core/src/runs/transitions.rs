@@ -69,6 +69,14 @@ pub enum TransitionError {
         /// Its status.
         status: String,
     },
+    /// A stage cannot be retried before what it needs has succeeded.
+    #[error("stage {stage:?} needs {need:?}, which has not succeeded: retry that first")]
+    NeedsUnmet {
+        /// Stage name.
+        stage: String,
+        /// The need that did not succeed.
+        need: String,
+    },
     /// The stage already ended (differently).
     #[error("stage {stage:?} already ended as {status}")]
     AlreadyFinished {
@@ -365,6 +373,28 @@ impl RunRecord {
                 status: status_name(&record.status),
             });
         }
+        // A stage whose needs did not all succeed could never start again.
+        let blocked = self
+            .pipeline
+            .as_ref()
+            .and_then(|p| p.stage(stage))
+            .map(|s| s.needs.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .find(|n| {
+                self.stages
+                    .get(n)
+                    .is_some_and(|s| s.status != StageStatus::Succeeded)
+            });
+        if let Some(need) = blocked {
+            return Err(TransitionError::NeedsUnmet {
+                stage: stage.to_owned(),
+                need,
+            });
+        }
+        let Some(record) = self.stages.get_mut(stage) else {
+            return Err(TransitionError::UnknownStage(stage.to_owned()));
+        };
         let attempt = record.attempt + 1;
         *record = StageRecord {
             attempt,

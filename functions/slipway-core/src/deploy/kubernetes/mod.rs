@@ -61,7 +61,7 @@ mod traffic;
 mod workload;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use serde::{Deserialize, Serialize};
 

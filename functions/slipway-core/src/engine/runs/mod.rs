@@ -17,9 +17,24 @@ pub use apply::Outcome;
 pub use effects::callback_token;
 pub use plan::{RunSettings, plan_run};
 
+/// Whether `run` is finished with nothing left to do: no pending effect,
+/// and none that planning it now would add.
+pub fn settled(
+    run: &crate::runs::RunRecord,
+    config: &crate::config::ControlPlane,
+    now_ms: u64,
+) -> bool {
+    let mut probe = run.clone();
+    let settings = RunSettings::for_run(config, &probe);
+    plan_run(&mut probe, &settings, now_ms, Mode::InRequest);
+    probe.status.is_terminal() && probe.intents.is_empty()
+}
+
 /// Rounds of one reconcile: each round's results may make new effects due
 /// (a failed trigger fails the run, which wants its status and notice).
 const MAX_ROUNDS: usize = 6;
+/// Tries to record one effect's result when the store fails.
+const RECORD_TRIES: usize = 5;
 
 /// Reconciles run `id` until nothing is due or `deadline_ms` passes.
 pub(super) async fn reconcile<K, H, C, S>(
@@ -72,12 +87,20 @@ where
                 outcome
             };
             let now = deps.clock.now_ms();
-            let recorded = runs
-                .update(id, |r| {
-                    apply::apply(r, &claim, &outcome, now);
-                    Ok(())
-                })
-                .await;
+            // A store hiccup here would repeat an effect that happened:
+            // try the record a few times before leaving it to the lease.
+            let mut recorded = Err(StoreError::Contention(id.to_owned()));
+            for _ in 0..RECORD_TRIES {
+                recorded = runs
+                    .update(id, |r| {
+                        apply::apply(r, &claim, &outcome, now);
+                        Ok(())
+                    })
+                    .await;
+                if !matches!(recorded, Err(StoreError::Kv(_))) {
+                    break;
+                }
+            }
             if let Err(e) = recorded {
                 // The intent stays claimed; its lease runs out and the
                 // effect is carried out again by a later reconcile.

@@ -8,7 +8,7 @@ use super::{env, world};
 use crate::deploy::kubernetes::*;
 use crate::deploy::{DeployError, StepOutcome, Strategy};
 
-fn with_traffic(k: &FakeKube) {
+pub(crate) fn with_traffic(k: &FakeKube) {
     for name in ["web-stable", "web-canary"] {
         k.put(
             &format!("{SERVICES}/{name}"),
@@ -28,7 +28,7 @@ fn with_traffic(k: &FakeKube) {
     );
 }
 
-fn weights(k: &FakeKube) -> (u64, u64) {
+pub(crate) fn weights(k: &FakeKube) -> (u64, u64) {
     let route = k.get(&format!("{ROUTES}/web")).unwrap();
     let refs = &route["spec"]["rules"][0]["backendRefs"];
     (

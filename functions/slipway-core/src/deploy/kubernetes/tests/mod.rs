@@ -1,7 +1,7 @@
 //! Adapter tests against an in-memory API server.
 
-mod canary;
-mod fake;
+pub(crate) mod canary;
+pub(crate) mod fake;
 
 use futures::executor::block_on;
 use serde_json::{Value, json};
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use self::fake::*;
 use super::*;
 
-fn env() -> KubernetesEnv {
+pub(crate) fn env() -> KubernetesEnv {
     KubernetesEnv {
         api_server: format!("{BASE}/"),
         namespace: "prod".into(),
@@ -32,7 +32,7 @@ fn deployment(name: &str, labels: Value, image: &str, replicas: u64) -> Value {
 }
 
 /// A namespace with a rolled-out `web` (stable) and blue-green objects.
-fn world() -> FakeKube {
+pub(crate) fn world() -> FakeKube {
     let k = FakeKube::new();
     k.put(
         &format!("{DEPLOYMENTS}/web"),
