@@ -42,6 +42,12 @@ pub struct Env {
     pub tekton: FakeTekton,
     pub builder: FakeHttpBuilder,
     pub host: Arc<Host>,
+    manifest: std::path::PathBuf,
+    args: Vec<String>,
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 /// The repository of the app on `provider`.
@@ -87,9 +93,12 @@ impl Env {
         // milliseconds, and with a fresh instance per request every claim
         // made after a response dies with its instance and waits this out.
         let lease = "[tick]\nlease = \"1s\"\n";
-        match extra_config.contains("[tick]\n") {
-            true => config += &extra_config.replace("[tick]\n", lease),
-            false => config += &format!("{extra_config}\n{lease}"),
+        if extra_config.contains("lease =") {
+            config += extra_config;
+        } else if extra_config.contains("[tick]\n") {
+            config += &extra_config.replace("[tick]\n", lease);
+        } else {
+            config += &format!("{extra_config}\n{lease}");
         }
         std::fs::write(dir.join("config/slipway.toml"), config).unwrap();
         let mut vars: Vec<String> = vec![
@@ -111,9 +120,10 @@ impl Env {
             args.push("--variable".into());
             args.push(v.clone());
         }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let host = Arc::new(Host::start(&manifest, &args));
+        let host = Arc::new(Host::start(&manifest, &as_strs(&args)));
         Env {
+            manifest,
+            args,
             dir,
             git,
             jenkins,
@@ -121,6 +131,15 @@ impl Env {
             builder,
             host,
         }
+    }
+
+    /// Kills the host with SIGKILL (no chance to finish anything) and
+    /// starts a new one on the same state.
+    pub fn kill_and_restart(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &self.host.pid().to_string()])
+            .status();
+        self.host = Arc::new(Host::start(&self.manifest, &as_strs(&self.args)));
     }
 
     /// Puts `pipeline` in the provider's repository at `sha`.

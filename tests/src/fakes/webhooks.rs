@@ -71,6 +71,13 @@ impl Webhook {
 
     /// POSTs the delivery to `url` and returns status and body, whatever the status.
     pub fn post(&self, url: &str) -> (u16, String) {
+        self.try_post(url)
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+    }
+
+    /// Like [`Webhook::post`], with a transport error (refused, reset) as
+    /// an error instead of a panic.
+    pub fn try_post(&self, url: &str) -> Result<(u16, String), String> {
         let agent = ureq::AgentBuilder::new()
             .timeout(std::time::Duration::from_secs(60))
             .build();
@@ -79,9 +86,9 @@ impl Webhook {
             request = request.set(k, v);
         }
         match request.send_bytes(&self.body) {
-            Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
-            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
-            Err(e) => panic!("POST {url}: {e}"),
+            Ok(r) => Ok((r.status(), r.into_string().unwrap_or_default())),
+            Err(ureq::Error::Status(code, r)) => Ok((code, r.into_string().unwrap_or_default())),
+            Err(e) => Err(e.to_string()),
         }
     }
 }

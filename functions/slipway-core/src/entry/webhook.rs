@@ -26,15 +26,15 @@ use crate::engine::{Deps, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::{self, Headers, MrAction, ParsedEvent, Provider};
 use crate::runs::{
-    Begin, EVENT_LEASE_MS, EventClaims, PendingEvent, PipelineSource, RunRecord, RunStore,
-    RunTrigger, event_hash, parse_run_id,
+    Begin, EventClaims, PendingEvent, PipelineSource, RunRecord, RunStore, RunTrigger, event_hash,
+    parse_run_id,
 };
 
 /// Largest webhook body accepted (GitHub's own cap).
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 /// Time the webhook may wait for the pipeline file before answering
 /// (GitHub waits 10 s, and counts slow answers as failures).
-pub const PIPELINE_READ_BUDGET_MS: u64 = 700;
+pub const PIPELINE_READ_BUDGET_MS: u64 = 500;
 
 /// An event that may start a run.
 struct Candidate {
@@ -196,14 +196,15 @@ where
         record.event = Some(hash.to_owned());
         record
     };
-    let token = match claims.begin(hash, now).await {
+    let lease_ms = deps.config.tick.lease_ms();
+    let token = match claims.begin(hash, now, lease_ms).await {
         Ok(Begin::Owner(token)) => token,
         Ok(Begin::Linked(claim)) => {
             // Linked but maybe never written: after the lease, write it.
             return match runs.load(&claim.run).await {
                 Ok(Some(_)) => duplicate(&claim.run).into(),
-                Ok(None) if now < claim.linked_at_ms + EVENT_LEASE_MS => {
-                    in_flight(claim.linked_at_ms + EVENT_LEASE_MS, now)
+                Ok(None) if now < claim.linked_at_ms + lease_ms => {
+                    in_flight(claim.linked_at_ms + lease_ms, now)
                 }
                 Ok(None) => {
                     let Some((_, number)) = parse_run_id(&claim.run) else {
@@ -237,7 +238,7 @@ where
         Ok(Err(other)) => {
             return match runs.load(&other.run).await {
                 Ok(Some(_)) => duplicate(&other.run).into(),
-                Ok(None) => in_flight(other.linked_at_ms + EVENT_LEASE_MS, now),
+                Ok(None) => in_flight(other.linked_at_ms + lease_ms, now),
                 Err(e) => unavailable(e),
             };
         }

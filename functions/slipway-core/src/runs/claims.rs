@@ -31,7 +31,9 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use crate::ports::{KeyValue, Swap};
 
-/// How long the owner of an unlinked claim has to link it to its run.
+/// How long the owner of an unlinked claim has to link it to its run (and
+/// a linked claim's run to be written), unless configured: the same
+/// `[tick] lease` as side effects.
 pub const EVENT_LEASE_MS: u64 = 30_000;
 /// A counter value this far in the future was summed by two claimants, one
 /// of which died before taking its amount back: its time is unknown.
@@ -102,7 +104,7 @@ impl<'a, K: KeyValue> EventClaims<'a, K> {
     }
 
     /// Claims `hash` or says who has it.
-    pub async fn begin(&self, hash: &str, now_ms: u64) -> Result<Begin, StoreError> {
+    pub async fn begin(&self, hash: &str, now_ms: u64, lease_ms: u64) -> Result<Begin, StoreError> {
         let key = key(hash);
         let own = i64::try_from(now_ms.max(1)).unwrap_or(i64::MAX);
         for _ in 0..ROUNDS {
@@ -122,7 +124,7 @@ impl<'a, K: KeyValue> EventClaims<'a, K> {
                 .and_then(|v| u64::try_from(v).ok())
                 .unwrap_or(0);
             let garbled = claimed_at > now_ms + GARBLED_AFTER_MS;
-            let until_ms = claimed_at + EVENT_LEASE_MS;
+            let until_ms = claimed_at + lease_ms;
             if !garbled && until_ms > now_ms {
                 return Ok(Begin::InFlight { until_ms });
             }
@@ -191,11 +193,12 @@ mod tests {
     fn one_owner_then_linked_for_everyone() {
         let kv = MemKv::default();
         let claims = EventClaims::new(&kv);
-        let Begin::Owner(token) = block_on(claims.begin("h", 1_000)).unwrap() else {
+        let Begin::Owner(token) = block_on(claims.begin("h", 1_000, EVENT_LEASE_MS)).unwrap()
+        else {
             panic!("first claim owns");
         };
         assert_eq!(
-            block_on(claims.begin("h", 1_001)).unwrap(),
+            block_on(claims.begin("h", 1_001, EVENT_LEASE_MS)).unwrap(),
             Begin::InFlight {
                 until_ms: 1_000 + EVENT_LEASE_MS
             }
@@ -205,7 +208,7 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            block_on(claims.begin("h", 5_000)).unwrap(),
+            block_on(claims.begin("h", 5_000, EVENT_LEASE_MS)).unwrap(),
             Begin::Linked(EventClaim {
                 run: "app-1".into(),
                 linked_at_ms: 1_002
@@ -217,14 +220,14 @@ mod tests {
     fn a_dead_owner_is_taken_over_after_its_lease_and_only_once() {
         let kv = MemKv::default();
         let claims = EventClaims::new(&kv);
-        let Begin::Owner(dead) = block_on(claims.begin("h", 1_000)).unwrap() else {
+        let Begin::Owner(dead) = block_on(claims.begin("h", 1_000, EVENT_LEASE_MS)).unwrap() else {
             panic!()
         };
         let later = 1_000 + EVENT_LEASE_MS + 1;
-        let Begin::Owner(a) = block_on(claims.begin("h", later)).unwrap() else {
+        let Begin::Owner(a) = block_on(claims.begin("h", later, EVENT_LEASE_MS)).unwrap() else {
             panic!("takeover")
         };
-        let Begin::Owner(b) = block_on(claims.begin("h", later)).unwrap() else {
+        let Begin::Owner(b) = block_on(claims.begin("h", later, EVENT_LEASE_MS)).unwrap() else {
             panic!("a second redelivery may also try")
         };
         assert_eq!(
@@ -248,13 +251,13 @@ mod tests {
         block_on(kv.increment("event/h", 2_000)).unwrap();
         block_on(kv.increment("event/h", 2_001)).unwrap();
         assert!(matches!(
-            block_on(claims.begin("h", 2_000)).unwrap(),
+            block_on(claims.begin("h", 2_000, EVENT_LEASE_MS)).unwrap(),
             Begin::InFlight { .. }
         ));
         let far = 4_001 + GARBLED_AFTER_MS;
         block_on(kv.increment("event/h", far as i64)).unwrap();
         assert!(matches!(
-            block_on(claims.begin("h", 3_000)).unwrap(),
+            block_on(claims.begin("h", 3_000, EVENT_LEASE_MS)).unwrap(),
             Begin::Owner(_)
         ));
     }
