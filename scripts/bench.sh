@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build-components.sh
 cargo build -p slipway-host
+# The engine simulation beyond the 10,000 schedules every test run checks:
+# as many as fit in BENCH_SIM_SECONDS.
+SLIPWAY_SIM_SECONDS="${BENCH_SIM_SECONDS:-60}" \
+    cargo test -p slipway-core --lib soak -- --ignored --nocapture 2>&1 | grep -E '^simulation:|panicked|seed '
 for bench in tests/benches/*.rs; do
     cargo test -p slipway-tests --bench "$(basename "$bench" .rs)"
 done

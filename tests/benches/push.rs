@@ -20,8 +20,14 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Runs `work` from `clients` threads for `seconds`; prints the figures.
-fn drive(label: &str, clients: u64, seconds: u64, work: impl Fn() -> bool + Send + Sync + 'static) {
+/// Runs `work` from `clients` threads for `seconds`; prints the figures and
+/// returns how many calls succeeded.
+fn drive(
+    label: &str,
+    clients: u64,
+    seconds: u64,
+    work: impl Fn() -> bool + Send + Sync + 'static,
+) -> usize {
     let work = Arc::new(work);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -63,6 +69,7 @@ fn drive(label: &str, clients: u64, seconds: u64, work: impl Fn() -> bool + Send
         pct(0.99),
         all.len()
     );
+    all.len()
 }
 
 fn main() {
@@ -80,13 +87,26 @@ fn main() {
     });
     let next = Arc::new(AtomicU32::new(0));
     let pushes = env.clone();
-    drive("POST /hooks/github (push)", clients, seconds, move || {
+    let rows_before = env.kv_rows();
+    let accepted = drive("POST /hooks/github (push)", clients, seconds, move || {
         let i = next.fetch_add(1, Ordering::Relaxed) % commits;
         let webhook = pushes.push("github", "main", &sha(0x100000 + i));
         pushes.hook("github", &webhook).0 == 202
     });
+    // Let the work after each answer finish (the tick takes what the
+    // runtime cut short), then count what the pushes left in the store.
+    for _ in 0..20 {
+        if env.tick()["active"].as_u64() == Some(0) || env.jenkins.triggers().len() >= accepted {
+            break;
+        }
+    }
     println!(
-        "build triggers received by the fake Jenkins: {}",
+        "build triggers received by the fake Jenkins: {} for {accepted} accepted pushes",
         env.jenkins.triggers().len()
+    );
+    println!(
+        "key-value keys per accepted push: 3 before the answer (event claim, run counter, run: \
+         the webhook unit test asserts it), {:.2} rows in all once its work is done",
+        (env.kv_rows() - rows_before) as f64 / accepted.max(1) as f64
     );
 }

@@ -14,6 +14,7 @@ use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::runs::{RunStore, StoreError};
 
 pub use apply::Outcome;
+use effect::Effect;
 pub use effects::callback_token;
 pub use plan::{RunSettings, plan_run};
 
@@ -106,6 +107,16 @@ where
                 // effect is carried out again by a later reconcile.
                 eprintln!("run {id}: result of {} not recorded: {e}", claim.id);
                 return (visit, touched);
+            }
+            if let (
+                Outcome::Triggered {
+                    external_id: Some(build),
+                    ..
+                },
+                Some(Effect::Trigger { stage, attempt }),
+            ) = (&outcome, Effect::parse(&claim.id))
+            {
+                effects::index_build(deps, &record, &stage, attempt, build).await;
             }
         }
         if deps.clock.now_ms() >= deadline_ms {

@@ -52,24 +52,32 @@ fn a_schedule_is_reproducible_from_its_seed() {
     );
 }
 
-/// The soak: `SLIPWAY_SIM_SCHEDULES` schedules (default 100,000) from
-/// `SLIPWAY_SIM_SEED` (default 1,000,000), with figures.
+/// The soak: schedules from `SLIPWAY_SIM_SEED` (default 1,000,000) for
+/// `SLIPWAY_SIM_SECONDS` (default 60), or `SLIPWAY_SIM_SCHEDULES` of them;
+/// prints how many ran and the seeds of any failures.
 #[test]
 #[ignore = "soak; scripts/bench.sh runs it"]
 fn soak() {
-    let count = std::env::var("SLIPWAY_SIM_SCHEDULES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let first = std::env::var("SLIPWAY_SIM_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let first = var("SLIPWAY_SIM_SEED").unwrap_or(1_000_000);
+    let limit = var("SLIPWAY_SIM_SCHEDULES").unwrap_or(u64::MAX);
+    let seconds = var("SLIPWAY_SIM_SECONDS").unwrap_or(60);
     let started = std::time::Instant::now();
-    let (repeats, failures) = run_many(first, count);
+    let (mut count, mut repeats, mut crashes) = (0u64, 0u64, 0u64);
+    let mut failures = Vec::new();
+    while count < limit && started.elapsed().as_secs() < seconds {
+        let summary = run_schedule(first + count);
+        repeats += summary.repeats;
+        crashes += summary.crashes;
+        if !summary.violations.is_empty() {
+            failures.push((first + count, summary.violations));
+        }
+        count += 1;
+    }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "simulation: {count} schedules from seed {first} in {secs:.1} s ({:.0}/s), {repeats} allowed repeats, {} failed",
+        "simulation: {count} schedules (seeds {first}..{}) in {secs:.1} s, {:.0}/s; {crashes} requests crashed, {repeats} allowed repeats; {} failed",
+        first + count,
         count as f64 / secs,
         failures.len()
     );

@@ -114,28 +114,45 @@ where
     {
         TriggerOutcome::Started {
             external_id, url, ..
-        } => {
-            if let Some(id) = &external_id {
-                let target = BuildRef {
-                    run: run.id.clone(),
-                    stage: name.to_owned(),
-                    attempt,
-                };
-                if let Err(e) = BuildIndex::new(deps.kv)
-                    .put(config.kind(), id, &target)
-                    .await
-                {
-                    // Callbacks still find the stage; only status webhooks need the index.
-                    eprintln!("run {}: build index for {name} not written: {e}", run.id);
-                }
-            }
-            Outcome::Triggered { external_id, url }
-        }
+        } => Outcome::Triggered { external_id, url },
         TriggerOutcome::Failed { reason, .. } => Outcome::StageFailed(reason),
         TriggerOutcome::Deferred { last_error, .. } => Outcome::Retry {
             at_ms: deps.clock.now_ms() + backoff_ms(claim.tries),
             error: last_error,
         },
+    }
+}
+
+/// Indexes the build `external_id` that `stage` started, so build status
+/// webhooks find it. Written after the run recorded the start (the shorter
+/// the time between the trigger and that record, the smaller the window in
+/// which a crash makes a second trigger); if lost, the tick polls instead.
+pub async fn index_build<K: KeyValue, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    name: &str,
+    attempt: u32,
+    external_id: &str,
+) {
+    let service = run
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.stage(name))
+        .and_then(|s| match &s.kind {
+            StageKind::Build { service, .. } => deps.config.build_services.get(service),
+            _ => None,
+        });
+    let Some(service) = service else { return };
+    let target = BuildRef {
+        run: run.id.clone(),
+        stage: name.to_owned(),
+        attempt,
+    };
+    if let Err(e) = BuildIndex::new(deps.kv)
+        .put(service.kind(), external_id, &target)
+        .await
+    {
+        eprintln!("run {}: build index for {name} not written: {e}", run.id);
     }
 }
 

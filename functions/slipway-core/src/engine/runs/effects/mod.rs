@@ -15,7 +15,7 @@ use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Provider;
 use crate::runs::RunRecord;
 
-pub use build::callback_token;
+pub use build::{callback_token, index_build};
 
 /// Backoff after the `tries`-th failed try: 1 s doubling, at most 5 min.
 pub(super) fn backoff_ms(tries: u32) -> u64 {
