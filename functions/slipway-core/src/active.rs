@@ -41,7 +41,16 @@ pub struct ActiveRuns {
     /// tick's view of an entry cannot match a later one (no ABA).
     #[serde(default)]
     pub epoch: u32,
+    /// Runs put back by a retry, with when: a retry writes here before it
+    /// records its fact on the run, so for [`REOPEN_GRACE_MS`] the entry
+    /// stays even if a tick saw the run still finished.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reopened: BTreeMap<u64, u64>,
 }
+
+/// How long a reopened run's entry is kept whatever a tick saw: longer
+/// than a retry request takes from its index write to its fact.
+pub const REOPEN_GRACE_MS: u64 = 60_000;
 
 /// Unfinished deployments.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,8 +113,16 @@ impl<'a, K: KeyValue> ActiveIndex<'a, K> {
                         index.missing.remove(&n);
                     }
                     Seen::Done(generation) => {
-                        if generation.is_some() && index.active.get(&n) == generation.as_ref() {
+                        let settling = index
+                            .reopened
+                            .get(&n)
+                            .is_some_and(|at| now_ms < at + REOPEN_GRACE_MS);
+                        if !settling
+                            && generation.is_some()
+                            && index.active.get(&n) == generation.as_ref()
+                        {
                             index.active.remove(&n);
+                            index.reopened.remove(&n);
                         }
                         index.missing.remove(&n);
                     }
@@ -125,8 +142,8 @@ impl<'a, K: KeyValue> ActiveIndex<'a, K> {
     }
 
     /// Puts run `number` of `app` back among the unfinished (a finished
-    /// run reopened by a retry).
-    pub async fn reopen_run(&self, app: &str, number: u64) -> Result<(), CellError> {
+    /// run reopened by a retry, before the retry is recorded on it).
+    pub async fn reopen_run(&self, app: &str, number: u64, now_ms: u64) -> Result<(), CellError> {
         // Retried on store failures: a reopened run the tick cannot find
         // would wait for ever.
         let mut tries = 0;
@@ -135,6 +152,10 @@ impl<'a, K: KeyValue> ActiveIndex<'a, K> {
             let result = cells::update(self.kv, &runs_key(app), ActiveRuns::default, |index| {
                 index.epoch += 1;
                 index.active.insert(number, index.epoch);
+                index.reopened.insert(number, now_ms);
+                index
+                    .reopened
+                    .retain(|_, at| now_ms < *at + REOPEN_GRACE_MS);
             })
             .await;
             match result {
@@ -202,13 +223,13 @@ mod tests {
         assert_eq!(i.missing, BTreeMap::from([(3, 0)]));
         let i = block_on(index.record_runs("a", 3, &BTreeMap::new(), MISSING_GRACE_MS)).unwrap();
         assert!(i.missing.is_empty(), "given up after the grace period");
-        block_on(index.reopen_run("a", 1)).unwrap();
+        block_on(index.reopen_run("a", 1, 0)).unwrap();
         assert_eq!(
             block_on(index.runs("a")).unwrap().active,
             BTreeMap::from([(1, 1), (2, 0)])
         );
-        block_on(index.reopen_run("a", 1)).unwrap();
-        block_on(index.reopen_run("a", 1)).unwrap();
+        block_on(index.reopen_run("a", 1, 0)).unwrap();
+        block_on(index.reopen_run("a", 1, 0)).unwrap();
         assert_eq!(
             block_on(index.runs("a")).unwrap().active[&1],
             3,
@@ -216,9 +237,24 @@ mod tests {
         );
         // A tick that saw run 2 finished at generation 0 drops it; one that
         // saw run 1 finished before its reopenings does not.
-        let seen = BTreeMap::from([(1, Seen::Done(Some(1))), (2, Seen::Done(Some(0)))]);
+        let seen = BTreeMap::from([(1, Seen::Done(Some(3))), (2, Seen::Done(Some(0)))]);
         let i = block_on(index.record_runs("a", 3, &seen, 0)).unwrap();
-        assert_eq!(i.active, BTreeMap::from([(1, 3)]));
+        assert_eq!(
+            i.active,
+            BTreeMap::from([(1, 3)]),
+            "run 1 was just reopened"
+        );
+        let seen = BTreeMap::from([(1, Seen::Done(Some(1)))]);
+        let later = REOPEN_GRACE_MS + 1;
+        let i = block_on(index.record_runs("a", 3, &seen, later)).unwrap();
+        assert_eq!(
+            i.active,
+            BTreeMap::from([(1, 3)]),
+            "seen before its last reopening"
+        );
+        let seen = BTreeMap::from([(1, Seen::Done(Some(3)))]);
+        let i = block_on(index.record_runs("a", 3, &seen, later)).unwrap();
+        assert!(i.active.is_empty(), "finished again, after the grace");
     }
 
     #[test]

@@ -263,12 +263,13 @@ where
             d.environment
         ))),
         Some(env) => match (&d.rollout, &d.rollback_of) {
+            // Aborted before it touched the platform: nothing to undo.
+            (None, _) if op == Operation::Abort => Ok((None, StepOutcome::Aborted)),
             (None, Some(from)) => {
                 platform::rollback(deps.http, deps.secrets, env, &d.app, from, now)
                     .await
                     .map(|(r, o)| (Some(r), o))
             }
-            (None, None) if op == Operation::Abort => Ok((None, StepOutcome::Aborted)),
             (None, None) => platform::start(
                 deps.http,
                 deps.secrets,

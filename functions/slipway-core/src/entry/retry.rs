@@ -47,7 +47,9 @@ where
     // first, so a retry recorded is never missed by the tick (an entry for
     // a retry refused below is dropped by the next tick).
     if let Some((app, number)) = parse_run_id(run_id)
-        && let Err(e) = ActiveIndex::new(deps.kv).reopen_run(app, number).await
+        && let Err(e) = ActiveIndex::new(deps.kv)
+            .reopen_run(app, number, deps.clock.now_ms())
+            .await
     {
         return Reply::error(503, format!("state store unavailable: {e}"));
     }
@@ -70,7 +72,9 @@ where
     // And again: a tick that saw the run finished just before the fact
     // may have dropped it in between.
     if let Some((app, number)) = parse_run_id(run_id) {
-        let _ = ActiveIndex::new(deps.kv).reopen_run(app, number).await;
+        let _ = ActiveIndex::new(deps.kv)
+            .reopen_run(app, number, deps.clock.now_ms())
+            .await;
     }
     let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
     Engine::new(deps)

@@ -215,7 +215,10 @@ where
                     }
                     // Its number is old: the tick may have given up waiting
                     // for it, so it goes in the index by hand.
-                    if let Err(e) = ActiveIndex::new(deps.kv).reopen_run(app, number).await {
+                    if let Err(e) = ActiveIndex::new(deps.kv)
+                        .reopen_run(app, number, deps.clock.now_ms())
+                        .await
+                    {
                         return unavailable(e);
                     }
                     accepted(&claim.run, number)
