@@ -17,14 +17,12 @@ use crate::deploy::records::{Deployment, DeploymentStatus, Records, StepLease};
 use crate::deploy::{DeployError, StepOutcome};
 use crate::engine::deploy_requests::LOCK_TTL_MS;
 use crate::intents::Claimed;
-use crate::notify::{self, Notice, NotifyOn};
+use crate::notify::{Notice, NotifyOn};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::runs::{Report, RunStore, StageStatus};
 
 /// Rounds of one reconcile.
 const MAX_ROUNDS: usize = 6;
-/// Timeout of one chat webhook call.
-const CHAT_TIMEOUT_MS: u64 = 10_000;
 
 /// What a round decided.
 enum Work {
@@ -410,45 +408,8 @@ where
     C: Clock,
     S: Secrets,
 {
-    let Some(target) = deps
-        .config
-        .apps
-        .get(&d.app)
-        .and_then(|a| a.notify.get(index))
-    else {
-        return true;
-    };
-    let Some(url) = deps.secrets.get(&target.webhook_secret).await else {
-        eprintln!(
-            "{} notification skipped: {} is not set",
-            target.kind, target.webhook_secret
-        );
-        return true;
-    };
-    let sign = match &target.sign_secret {
-        Some(name) => deps.secrets.get(name).await,
-        None => None,
-    };
     let notice = deploy_notice(d, deps.config.public_base());
-    let now = deps.clock.now_ms();
-    match notify::send(
-        deps.http,
-        target.kind,
-        &url,
-        sign.as_deref(),
-        now,
-        &notice,
-        CHAT_TIMEOUT_MS,
-    )
-    .await
-    {
-        Ok(()) => true,
-        Err(e) if e.is_retryable() => false,
-        Err(e) => {
-            eprintln!("{} notification for {} failed: {e}", target.kind, d.id);
-            true
-        }
-    }
+    super::chat::send_to_target(deps, &d.app, index, &notice).await == super::chat::Delivery::Done
 }
 
 fn deploy_notice(d: &Deployment, public_base: &str) -> Notice {

@@ -19,6 +19,7 @@
 //! records its effects touched, and [`Engine::reconcile`] works through
 //! them as a queue.
 
+mod chat;
 pub mod deploy_requests;
 mod deployments;
 pub mod repo;

@@ -6,15 +6,13 @@ use super::super::statuses::{self, desired_statuses};
 use super::backoff_ms;
 use crate::builders::TestSummary;
 use crate::engine::Deps;
+use crate::engine::chat::{Delivery, send_to_target};
 use crate::engine::repo::{PROVIDER_CALL_TIMEOUT_MS, repo_api};
 use crate::intents::Claimed;
-use crate::notify::{self, Notice, NotifyOn};
+use crate::notify::{Notice, NotifyOn};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::{self, Provider};
 use crate::runs::{BranchOutcomes, RunRecord, RunStatus, StageStatus};
-
-/// Timeout of one chat webhook call.
-const CHAT_TIMEOUT_MS: u64 = 10_000;
 
 fn retry<C: Clock>(clock: &C, claim: &Claimed, error: String) -> Outcome {
     Outcome::Retry {
@@ -101,44 +99,10 @@ where
     C: Clock,
     S: Secrets,
 {
-    let Some(target) = deps
-        .config
-        .apps
-        .get(&run.app)
-        .and_then(|a| a.notify.get(index))
-    else {
-        return Outcome::Noticed;
-    };
-    let Some(url) = deps.secrets.get(&target.webhook_secret).await else {
-        eprintln!(
-            "{} notification skipped: {} is not set",
-            target.kind, target.webhook_secret
-        );
-        return Outcome::Noticed;
-    };
-    let sign = match &target.sign_secret {
-        Some(name) => deps.secrets.get(name).await,
-        None => None,
-    };
     let notice = notice(run, on, deps.config.public_base());
-    let now = deps.clock.now_ms();
-    match notify::send(
-        deps.http,
-        target.kind,
-        &url,
-        sign.as_deref(),
-        now,
-        &notice,
-        CHAT_TIMEOUT_MS,
-    )
-    .await
-    {
-        Ok(()) => Outcome::Noticed,
-        Err(e) if e.is_retryable() => retry(deps.clock, claim, e.to_string()),
-        Err(e) => {
-            eprintln!("{} notification for {} failed: {e}", target.kind, run.id);
-            Outcome::Noticed
-        }
+    match send_to_target(deps, &run.app, index, &notice).await {
+        Delivery::Done => Outcome::Noticed,
+        Delivery::Retry(error) => retry(deps.clock, claim, error),
     }
 }
 
