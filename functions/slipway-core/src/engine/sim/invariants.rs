@@ -14,8 +14,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::{Summary, World};
 use crate::active::ActiveIndex;
 use crate::deploy::Strategy;
@@ -273,5 +271,4 @@ fn check_index(w: &World, runs: &[RunRecord], deployments: &[Deployment]) {
             );
         }
     }
-    let _: Option<Value> = None;
 }

@@ -4,11 +4,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::super::apply::Outcome;
-use super::backoff_ms;
+use super::retry_later;
 use crate::builders::{
     BuildJob, BuildServiceConfig, BuildState, QueueState, RetryPolicy, TriggerOutcome,
     interpret_queue_item, interpret_status, queue_item_request, status_request, trigger_with_retry,
 };
+use crate::config::ControlPlane;
 use crate::engine::{CALLBACK_SECRET, Deps};
 use crate::intents::Claimed;
 use crate::pipeline::StageKind;
@@ -116,10 +117,19 @@ where
             external_id, url, ..
         } => Outcome::Triggered { external_id, url },
         TriggerOutcome::Failed { reason, .. } => Outcome::StageFailed(reason),
-        TriggerOutcome::Deferred { last_error, .. } => Outcome::Retry {
-            at_ms: deps.clock.now_ms() + backoff_ms(claim.tries),
-            error: last_error,
-        },
+        TriggerOutcome::Deferred { last_error, .. } => retry_later(deps.clock, claim, last_error),
+    }
+}
+
+/// The build service `stage` of `run` runs on.
+fn build_service<'c>(
+    config: &'c ControlPlane,
+    run: &RunRecord,
+    stage: &str,
+) -> Option<&'c BuildServiceConfig> {
+    match &run.pipeline.as_ref()?.stage(stage)?.kind {
+        StageKind::Build { service, .. } => config.build_services.get(service),
+        _ => None,
     }
 }
 
@@ -134,14 +144,7 @@ pub async fn index_build<K: KeyValue, H, C, S>(
     attempt: u32,
     external_id: &str,
 ) {
-    let service = run
-        .pipeline
-        .as_ref()
-        .and_then(|p| p.stage(name))
-        .and_then(|s| match &s.kind {
-            StageKind::Build { service, .. } => deps.config.build_services.get(service),
-            _ => None,
-        });
+    let service = build_service(deps.config, run, name);
     let Some(service) = service else { return };
     let target = BuildRef {
         run: run.id.clone(),
@@ -175,14 +178,7 @@ where
         moved: None,
     };
     let stage = run.stages.get(name);
-    let service = run
-        .pipeline
-        .as_ref()
-        .and_then(|p| p.stage(name))
-        .and_then(|s| match &s.kind {
-            StageKind::Build { service, .. } => deps.config.build_services.get(service),
-            _ => None,
-        });
+    let service = build_service(deps.config, run, name);
     let (Some(service), Some(mut external_id)) =
         (service, stage.and_then(|s| s.external_id.clone()))
     else {
@@ -196,16 +192,9 @@ where
     if matches!(service, BuildServiceConfig::Jenkins(_)) && external_id.contains("/queue/item/") {
         match follow_queue(deps, service, &external_id, secret.as_deref()).await {
             Some(QueueState::Started { url, .. }) => {
+                index_build(deps, run, name, attempt, &url).await;
                 external_id = url.clone();
                 moved = Some((url.clone(), Some(url)));
-                let target = BuildRef {
-                    run: run.id.clone(),
-                    stage: name.to_owned(),
-                    attempt,
-                };
-                let _ = BuildIndex::new(deps.kv)
-                    .put(service.kind(), &external_id, &target)
-                    .await;
             }
             Some(QueueState::Cancelled) => {
                 let report = terminal(

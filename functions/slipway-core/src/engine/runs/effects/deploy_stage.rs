@@ -5,7 +5,6 @@ use super::super::apply::Outcome;
 use crate::deploy::records::StageLink;
 use crate::engine::deploy_requests::{self as requests, DeployRequest, Refusal};
 use crate::engine::{Deps, Target};
-use crate::intents::Claimed;
 use crate::pipeline::StageKind;
 use crate::ports::{Clock, KeyValue};
 use crate::runs::RunRecord;
@@ -20,13 +19,11 @@ pub(super) async fn start<K, H, C, S>(
     run: &RunRecord,
     name: &str,
     attempt: u32,
-    claim: &Claimed,
 ) -> (Outcome, Vec<Target>)
 where
     K: KeyValue,
     C: Clock,
 {
-    let _ = claim;
     let Some(StageKind::Deploy {
         app,
         environment,

@@ -3,7 +3,7 @@
 
 use super::super::apply::Outcome;
 use super::super::statuses::{self, desired_statuses};
-use super::backoff_ms;
+use super::retry_later;
 use crate::builders::TestSummary;
 use crate::engine::Deps;
 use crate::engine::chat::{Delivery, send_to_target};
@@ -13,13 +13,6 @@ use crate::notify::{Notice, NotifyOn};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::{self, Provider};
 use crate::runs::{BranchOutcomes, RunRecord, RunStatus, StageStatus};
-
-fn retry<C: Clock>(clock: &C, claim: &Claimed, error: String) -> Outcome {
-    Outcome::Retry {
-        at_ms: clock.now_ms() + backoff_ms(claim.tries),
-        error,
-    }
-}
 
 /// Posts the status `context` should show now.
 pub(super) async fn post_status<K, H, C, S>(
@@ -53,9 +46,9 @@ where
     match deps.http.send(request, PROVIDER_CALL_TIMEOUT_MS).await {
         Ok(response) => match providers::interpret_status_response(&api, &response) {
             Ok(()) => Outcome::Posted(key),
-            Err(e) => retry(deps.clock, claim, e.to_string()),
+            Err(e) => retry_later(deps.clock, claim, e.to_string()),
         },
-        Err(e) => retry(deps.clock, claim, format!("commit status not sent: {e}")),
+        Err(e) => retry_later(deps.clock, claim, format!("commit status not sent: {e}")),
     }
 }
 
@@ -82,7 +75,7 @@ pub(super) async fn record_outcome<K: KeyValue, H, C: Clock, S>(
         .await
     {
         Ok(previous) => Outcome::BranchRecorded(previous),
-        Err(e) => retry(deps.clock, claim, e.to_string()),
+        Err(e) => retry_later(deps.clock, claim, e.to_string()),
     }
 }
 
@@ -102,7 +95,7 @@ where
     let notice = notice(run, on, deps.config.public_base());
     match send_to_target(deps, &run.app, index, &notice).await {
         Delivery::Done => Outcome::Noticed,
-        Delivery::Retry(error) => retry(deps.clock, claim, error),
+        Delivery::Retry(error) => retry_later(deps.clock, claim, error),
     }
 }
 

@@ -24,6 +24,14 @@ pub(super) fn backoff_ms(tries: u32) -> u64 {
         .min(300_000)
 }
 
+/// A temporary failure of `claim`: try again after its backoff.
+pub(super) fn retry_later<C: Clock>(clock: &C, claim: &Claimed, error: String) -> Outcome {
+    Outcome::Retry {
+        at_ms: clock.now_ms() + backoff_ms(claim.tries),
+        error,
+    }
+}
+
 /// Carries out `claim` for `run`.
 pub(super) async fn execute<K, H, C, S>(
     deps: &Deps<'_, K, H, C, S>,
@@ -46,7 +54,7 @@ where
         }
         Effect::Poll { stage, attempt } => build::poll(deps, run, stage, *attempt).await,
         Effect::Deploy { stage, attempt } => {
-            return deploy_stage::start(deps, run, stage, *attempt, claim).await;
+            return deploy_stage::start(deps, run, stage, *attempt).await;
         }
         Effect::Status { context } => feedback::post_status(deps, run, context, claim).await,
         Effect::RecordOutcome => feedback::record_outcome(deps, run, claim).await,
@@ -84,9 +92,6 @@ where
         Ok(PipelineFile::Valid(p)) => Outcome::PipelineRead(Ok(Some(p))),
         Ok(PipelineFile::Missing) => Outcome::PipelineRead(Ok(None)),
         Ok(PipelineFile::Invalid(why)) => Outcome::PipelineRead(Err(why)),
-        Err(error) => Outcome::Retry {
-            at_ms: deps.clock.now_ms() + backoff_ms(claim.tries),
-            error,
-        },
+        Err(error) => retry_later(deps.clock, claim, error),
     }
 }
