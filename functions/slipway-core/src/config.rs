@@ -52,6 +52,33 @@ pub struct ControlPlane {
     /// How `POST /api/tick` behaves.
     #[serde(default)]
     pub tick: TickSettings,
+    /// Who may do what ([`crate::access`]).
+    #[serde(default)]
+    pub access: crate::access::Access,
+    /// Chat platforms people send commands from ([`crate::chatops`]).
+    #[serde(default)]
+    pub chat: ChatSettings,
+}
+
+/// `[chat]`: where Slipway answers on platforms whose answers go through
+/// an API rather than the request's response.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettings {
+    /// Feishu / Lark open API base (default `https://open.feishu.cn`;
+    /// Lark: `https://open.larksuite.com`).
+    #[serde(default)]
+    pub feishu_api_base: Option<String>,
+}
+
+impl ChatSettings {
+    /// The Feishu open API base, without a trailing slash.
+    pub fn feishu_api_base(&self) -> &str {
+        self.feishu_api_base
+            .as_deref()
+            .unwrap_or("https://open.feishu.cn")
+            .trim_end_matches('/')
+    }
 }
 
 /// `[tick]`.
@@ -186,6 +213,8 @@ impl ControlPlane {
                 .validate()
                 .map_err(|e| ConfigError(format!("build service {name:?}: {e}")))?;
         }
+        let environments: Vec<&str> = config.environments.keys().map(String::as_str).collect();
+        config.access.validate(&environments).map_err(ConfigError)?;
         if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://"))
         {
             return Err(ConfigError(

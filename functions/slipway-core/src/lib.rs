@@ -2,9 +2,11 @@
 //! through the small traits in [`ports`], so it is tested natively and the
 //! Spin components are thin adapters.
 
+pub mod access;
 pub mod active;
 pub mod builders;
 pub mod cells;
+pub mod chatops;
 pub mod config;
 pub mod deploy;
 pub mod engine;

@@ -4,6 +4,7 @@
 use serde_json::json;
 use slipway_core::config::ControlPlane;
 use slipway_core::engine::Deps;
+use slipway_core::entry::chat::ChatHandled;
 use slipway_core::entry::{self, Handled, Reply};
 use spin_sdk::http::{HeaderMap, StatusCode};
 
@@ -68,6 +69,18 @@ pub fn respond(app: App, handled: Handled) -> JsonResponse {
     if handled.follow_up.is_some() {
         spin_sdk::wasip3::spawn(async move {
             entry::follow_up(&app.deps(), &handled).await;
+        });
+    }
+    response
+}
+
+/// Answers a chat request and, after the response, reconciles what the
+/// command changed and posts its progress to the platform.
+pub fn respond_chat(app: App, handled: ChatHandled) -> JsonResponse {
+    let response = reply(handled.reply.clone());
+    if let Some(follow_up) = handled.follow_up {
+        spin_sdk::wasip3::spawn(async move {
+            entry::chat::chat_follow_up(&app.deps(), &follow_up).await;
         });
     }
     response

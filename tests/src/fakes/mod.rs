@@ -20,6 +20,7 @@
 //! `delay(..)` are available on all of them.
 
 pub mod chat;
+pub mod chat_replies;
 pub mod docker;
 mod docker_list;
 pub mod git;

@@ -3,6 +3,7 @@
 //! environment at a time, promote/abort/rollback and a release history.
 
 pub mod docker;
+pub mod freeze;
 pub mod kubernetes;
 pub mod platform;
 pub mod records;

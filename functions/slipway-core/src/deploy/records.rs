@@ -207,6 +207,23 @@ pub struct Lock {
     pub since_ms: Option<u64>,
     /// When a holder that stopped renewing it loses it.
     pub expires_at_ms: Option<u64>,
+    /// A person locked the environment: no new deployment starts until
+    /// they (or another deployer) unlock it ([`super::freeze`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen: Option<super::freeze::Freeze>,
+}
+
+impl Lock {
+    /// Never held, not frozen.
+    pub fn fresh() -> Lock {
+        Lock {
+            version: 1,
+            holder: None,
+            since_ms: None,
+            expires_at_ms: None,
+            frozen: None,
+        }
+    }
 }
 
 /// Deployment storage failure.
@@ -228,7 +245,8 @@ pub struct Records<'a, K> {
     kv: &'a K,
 }
 
-fn lock_key(app: &str, env: &str) -> String {
+/// Key of an environment's lock record.
+pub(super) fn lock_key(app: &str, env: &str) -> String {
     format!("lock/{app}/{env}")
 }
 
@@ -259,13 +277,7 @@ impl<'a, K: KeyValue> Records<'a, K> {
                 return Ok(bytes);
             }
             if self.kv.increment(&format!("{key}/init"), 1).await? == 1 {
-                let fresh = Lock {
-                    version: 1,
-                    holder: None,
-                    since_ms: None,
-                    expires_at_ms: None,
-                };
-                self.kv.set(&key, &encode(&key, &fresh)?).await?;
+                self.kv.set(&key, &encode(&key, &Lock::fresh())?).await?;
             }
         }
         Err(RecordError::Contention(key))
@@ -305,7 +317,8 @@ impl<'a, K: KeyValue> Records<'a, K> {
         for _ in 0..MAX_ROUNDS {
             let lock: Lock = decode(&key, &raw)?;
             let live = lock.holder.is_some() && lock.expires_at_ms.is_none_or(|e| e > now_ms);
-            if live && lock.holder.as_deref() != Some(holder) {
+            let mine = lock.holder.as_deref() == Some(holder);
+            if (live && !mine) || (lock.frozen.is_some() && !mine) {
                 return Ok(Err(lock));
             }
             let next = Lock {
@@ -313,6 +326,7 @@ impl<'a, K: KeyValue> Records<'a, K> {
                 holder: Some(holder.to_owned()),
                 since_ms: Some(now_ms),
                 expires_at_ms: Some(now_ms + ttl_ms),
+                frozen: lock.frozen.clone(),
             };
             match self
                 .kv

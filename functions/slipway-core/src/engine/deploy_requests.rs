@@ -36,6 +36,8 @@ pub struct DeployRequest {
 pub enum Refusal {
     /// 400: unknown app or environment, bad image reference, …
     BadRequest(String),
+    /// 403: the person lacks the role, or the policy forbids it.
+    Forbidden(String),
     /// 404: nothing to act on.
     NotFound(String),
     /// 409: another deployment holds the environment.
@@ -55,6 +57,22 @@ impl From<RecordError> for Refusal {
 impl From<crate::cells::CellError> for Refusal {
     fn from(e: crate::cells::CellError) -> Self {
         Refusal::Unavailable(e.to_string())
+    }
+}
+
+/// Why a busy environment cannot take a deployment, for people.
+pub fn busy_message(lock: &Lock) -> String {
+    match (&lock.frozen, &lock.holder) {
+        (Some(f), _) => format!(
+            "the environment is locked by {}{}",
+            f.by,
+            f.reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
+        (None, Some(holder)) => format!("another deployment holds this environment ({holder})"),
+        (None, None) => "the environment is busy".into(),
     }
 }
 
@@ -203,13 +221,15 @@ async fn create<K: KeyValue>(
     Ok(deployment)
 }
 
-/// Records a rollback of `app` in `env` to the release before the live
-/// one (for the first release Slipway made, to the version before it).
+/// Records a rollback of `app` in `env` to release number `to`, or by
+/// default to the release before the live one (for the first release
+/// Slipway made, to the version before it).
 pub async fn rollback(
     kv: &impl KeyValue,
     config: &ControlPlane,
     app: &str,
     env_name: &str,
+    to: Option<u64>,
     requested_by: &str,
     now_ms: u64,
 ) -> Result<Deployment, Refusal> {
@@ -235,7 +255,22 @@ pub async fn rollback(
             "the live release has no rollout state".into(),
         ));
     };
-    let (image, digest, label) = match live.find(|d| d.image != current.image) {
+    let target = match to {
+        Some(n) => Some(
+            history
+                .iter()
+                .find(|d| d.number == n && d.status == DeploymentStatus::Succeeded)
+                .filter(|d| d.image != current.image)
+                .ok_or_else(|| {
+                    Refusal::Conflict(format!(
+                        "release #{n} of {app} in {env_name} is not a succeeded release \
+                         of another version than the live one"
+                    ))
+                })?,
+        ),
+        None => live.find(|d| d.image != current.image),
+    };
+    let (image, digest, label) = match target {
         Some(previous) => (
             previous.image.clone(),
             previous.digest.clone(),

@@ -19,10 +19,12 @@
 //! records its effects touched, and [`Engine::reconcile`] works through
 //! them as a queue.
 
+pub mod approvals;
 mod chat;
 pub mod deploy_requests;
 mod deployments;
 pub mod repo;
+pub mod retries;
 mod runs;
 #[cfg(test)]
 mod sim;
@@ -33,6 +35,7 @@ use std::collections::VecDeque;
 use crate::config::ControlPlane;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
+pub use deploy_requests::Refusal;
 pub use runs::{RunSettings, callback_token, plan_run, settled};
 
 /// The Spin variable holding the key that signs callback tokens.

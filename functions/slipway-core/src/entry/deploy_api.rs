@@ -2,12 +2,16 @@
 //! - `POST /api/deploy` `{"app", "environment", "image", "strategy": "rolling"|"blue-green"|"canary", "steps": [10, 25, 50, 100], "hold": "5m"}`
 //!   → 202 with the deployment; 400 unknown app/environment or bad image; 409 while another deployment holds the environment;
 //! - `POST /api/deploy/{app}/{env}/promote` (canary: next step now), `/abort`, `/rollback`;
+//!
+//! Changes are recorded as made by the API token's owner
+//! (`[access] api_token_owner`), never by a name the caller types.
 //! - `GET /api/apps/{app}/environments/{env}/releases`: the release history, newest first.
 
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{FOLLOW_UP_BUDGET_MS, Reply, authorized};
+use crate::access::Actor;
 use crate::deploy::records::{Deployment, Records};
 use crate::deploy::strategy;
 use crate::engine::deploy_requests::{self as requests, DeployRequest, Operation, Refusal};
@@ -27,20 +31,20 @@ struct DeployBody {
     steps: Option<Vec<u8>>,
     #[serde(default)]
     hold: Option<String>,
-    #[serde(default)]
-    requested_by: Option<String>,
 }
 
 fn refused(r: Refusal) -> Reply {
     match r {
         Refusal::BadRequest(m) => Reply::new(400, json!({ "error": m })),
+        Refusal::Forbidden(m) => Reply::new(403, json!({ "error": m })),
         Refusal::NotFound(m) => Reply::new(404, json!({ "error": m })),
         Refusal::Conflict(m) => Reply::new(409, json!({ "error": m })),
         Refusal::Busy(lock) => Reply::new(
             409,
             json!({
-                "error": "another deployment holds this environment",
+                "error": crate::engine::deploy_requests::busy_message(&lock),
                 "held_by": lock.holder,
+                "locked_by": lock.frozen.as_ref().map(|f| &f.by),
                 "since_ms": lock.since_ms,
                 "expires_at_ms": lock.expires_at_ms,
             }),
@@ -126,7 +130,8 @@ where
             if let Err(r) = authorized(deps.secrets, headers).await {
                 return r;
             }
-            let request = match deploy_request(body) {
+            let who = Actor::api_token(&deps.config.access).person;
+            let request = match deploy_request(body, who) {
                 Ok(r) => r,
                 Err(reply) => return reply,
             };
@@ -141,6 +146,7 @@ where
                 return r;
             }
             let now = deps.clock.now_ms();
+            let who = Actor::api_token(&deps.config.access).person;
             let (status, result) = match *action {
                 "promote" => (
                     200,
@@ -150,19 +156,19 @@ where
                         app,
                         env,
                         Operation::Promote,
-                        "api",
+                        &who,
                         now,
                     )
                     .await,
                 ),
                 "abort" => (
                     200,
-                    requests::operate(deps.kv, deps.config, app, env, Operation::Abort, "api", now)
+                    requests::operate(deps.kv, deps.config, app, env, Operation::Abort, &who, now)
                         .await,
                 ),
                 "rollback" => (
                     202,
-                    requests::rollback(deps.kv, deps.config, app, env, "api", now).await,
+                    requests::rollback(deps.kv, deps.config, app, env, None, &who, now).await,
                 ),
                 other => {
                     return Reply::new(
@@ -181,7 +187,7 @@ where
 }
 
 /// The deployment a `POST /api/deploy` body asks for.
-fn deploy_request(body: &[u8]) -> Result<DeployRequest, Reply> {
+fn deploy_request(body: &[u8], requested_by: String) -> Result<DeployRequest, Reply> {
     let parsed: DeployBody = serde_json::from_slice(body)
         .map_err(|e| Reply::new(400, json!({ "error": format!("malformed request: {e}") })))?;
     let hold_ms = match parsed
@@ -204,7 +210,7 @@ fn deploy_request(body: &[u8]) -> Result<DeployRequest, Reply> {
         environment: parsed.environment,
         image: parsed.image,
         strategy,
-        requested_by: parsed.requested_by.unwrap_or_else(|| "api".into()),
+        requested_by,
         stage: None,
     })
 }

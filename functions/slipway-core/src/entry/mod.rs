@@ -9,10 +9,12 @@
 //! - [`retry`]: `POST /api/runs/{run}/stages/{stage}/retry`
 //! - [`tick`]: `POST /api/tick`
 //! - [`deploy_api`]: `/api/deploy…` and the release history
+//! - [`chat`]: `POST /chat/{platform}`: chat commands and buttons
 
 mod auth;
 mod build_events;
 pub mod callback;
+pub mod chat;
 pub mod deploy_api;
 pub mod result;
 pub mod retry;

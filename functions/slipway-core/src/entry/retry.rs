@@ -5,11 +5,11 @@
 use serde_json::json;
 
 use super::{FOLLOW_UP_BUDGET_MS, Reply, authorized};
-use crate::active::ActiveIndex;
-use crate::engine::{Deps, Engine, Target};
+use crate::engine::retries::retry_stage;
+use crate::engine::{Deps, Engine, Refusal, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Headers;
-use crate::runs::{RunStore, StoreError, TransitionError, parse_run_id};
+use crate::runs::RunStore;
 
 /// Retries `stage` of `run_id`.
 pub async fn handle_retry<K, H, C, S>(
@@ -27,60 +27,22 @@ where
     if let Err(reply) = authorized(deps.secrets, headers).await {
         return reply;
     }
-    let runs = RunStore::new(deps.kv);
-    // Refusals first, writing nothing (the swap below checks again).
-    match runs.load(run_id).await {
-        Ok(Some(mut run)) => {
-            if let Err(e) = run.retry_stage(stage, deps.clock.now_ms()) {
-                let status = if matches!(e, TransitionError::UnknownStage(_)) {
-                    404
-                } else {
-                    409
-                };
-                return Reply::error(status, e.to_string());
-            }
+    let attempt = match retry_stage(deps.kv, deps.clock, run_id, stage).await {
+        Ok(attempt) => attempt,
+        Err(Refusal::NotFound(m)) => return Reply::error(404, m),
+        Err(Refusal::Unavailable(m)) => return Reply::error(503, m),
+        Err(Refusal::Conflict(m) | Refusal::BadRequest(m) | Refusal::Forbidden(m)) => {
+            return Reply::error(409, m);
         }
-        Ok(None) => return Reply::error(404, format!("no run {run_id:?}")),
-        Err(e) => return Reply::error(503, e.to_string()),
-    }
-    // The run may have finished and left the tick's index: put it back
-    // first, so a retry recorded is never missed by the tick (an entry for
-    // a retry refused below is dropped by the next tick).
-    if let Some((app, number)) = parse_run_id(run_id)
-        && let Err(e) = ActiveIndex::new(deps.kv)
-            .reopen_run(app, number, deps.clock.now_ms())
-            .await
-    {
-        return Reply::error(503, format!("state store unavailable: {e}"));
-    }
-    let now = deps.clock.now_ms();
-    let attempt = match runs.update(run_id, |r| r.retry_stage(stage, now)).await {
-        Ok((_, attempt, _)) => attempt,
-        Err(StoreError::NotFound(_)) => {
-            return Reply::error(404, format!("no run {run_id:?}"));
-        }
-        Err(StoreError::Transition(e @ TransitionError::UnknownStage(_))) => {
-            return Reply::error(404, e.to_string());
-        }
-        Err(StoreError::Transition(e)) => {
-            return Reply::error(409, e.to_string());
-        }
-        Err(e) => {
-            return Reply::error(503, e.to_string());
+        Err(Refusal::Busy(lock)) => {
+            return Reply::error(409, crate::engine::deploy_requests::busy_message(&lock));
         }
     };
-    // And again: a tick that saw the run finished just before the fact
-    // may have dropped it in between.
-    if let Some((app, number)) = parse_run_id(run_id) {
-        let _ = ActiveIndex::new(deps.kv)
-            .reopen_run(app, number, deps.clock.now_ms())
-            .await;
-    }
     let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
     Engine::new(deps)
         .reconcile(Target::Run(run_id.to_owned()), deadline)
         .await;
-    let status = runs
+    let status = RunStore::new(deps.kv)
         .load(run_id)
         .await
         .ok()

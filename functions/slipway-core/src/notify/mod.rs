@@ -20,10 +20,10 @@
 //! [`request`] adds the URL and signature, [`interpret`] reads the answer,
 //! and [`send`] does all three over an [`HttpClient`].
 
-mod dingtalk;
-mod feishu;
-mod format;
-mod slack;
+pub(crate) mod dingtalk;
+pub(crate) mod feishu;
+pub(crate) mod format;
+pub(crate) mod slack;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -31,7 +31,8 @@
 //!
 //! [stages.approve]
 //! kind = "approval"
-//! approvers = ["alice", "bob"]
+//! approvers = ["alice", "group:release"]  # narrows the configured approver role
+//! approvals = 1                      # the environment's policy may ask for more
 //! needs = ["deploy-test"]
 //!
 //! [stages.production]
@@ -56,6 +57,9 @@ pub use triggers::{Event, SkipReason, Triggers};
 
 /// Default timeout of a stage.
 pub const DEFAULT_TIMEOUT_MS: u64 = 60 * 60 * 1000;
+/// Default timeout of an approval stage (GitHub's cap on waiting jobs);
+/// the environment's `approval_ttl` (default 24 h) usually ends it first.
+pub const APPROVAL_TIMEOUT_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 /// Most retries a stage may ask for.
 pub const MAX_RETRIES: u32 = 10;
 
@@ -109,11 +113,26 @@ pub enum StageKind {
         /// How long each canary step is held before moving on (none: until promoted).
         hold_ms: Option<u64>,
     },
-    /// Waits for a person to approve.
+    /// Waits for people to approve.
     Approval {
-        /// Who may approve.
+        /// Who may approve (people or `group:<name>` of the access
+        /// configuration; empty: anyone with the approver role). This only
+        /// narrows the approver role the configuration grants.
+        #[serde(default)]
         approvers: Vec<String>,
+        /// How many approvals it needs (the environment's policy may ask
+        /// for more, never fewer).
+        #[serde(default = "one")]
+        approvals: u32,
+        /// The environment it gates (default: that of the deploy stages
+        /// that need it), whose approval policy applies.
+        #[serde(default)]
+        environment: Option<String>,
     },
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A pipeline file that cannot be used, with where the problem is.
@@ -173,6 +192,8 @@ struct RawStage {
     hold: Option<String>,
     #[serde(default)]
     approvers: Vec<String>,
+    #[serde(default)]
+    approvals: Option<u32>,
 }
 
 impl Pipeline {
@@ -242,6 +263,25 @@ impl Pipeline {
         })
     }
 
+    /// The environment an approval stage gates: its own `environment`, or
+    /// that of the first deploy stage that needs it.
+    pub fn gated_environment(&self, approval: &str) -> Option<&str> {
+        let stage = self.stage(approval)?;
+        if let StageKind::Approval {
+            environment: Some(env),
+            ..
+        } = &stage.kind
+        {
+            return Some(env);
+        }
+        self.stages.iter().find_map(|s| match &s.kind {
+            StageKind::Deploy { environment, .. } if s.needs.iter().any(|n| n == approval) => {
+                Some(environment.as_str())
+            }
+            _ => None,
+        })
+    }
+
     /// Every stage that depends, directly or not, on `name`.
     pub fn dependents_of(&self, name: &str) -> Vec<&str> {
         dag::dependents(&self.stages, name)
@@ -257,6 +297,9 @@ fn build_stage(name: &str, raw: RawStage) -> Result<Stage, String> {
     }
     let timeout_ms = match &raw.timeout {
         Some(t) => duration::parse_ms(t)?,
+        // A person answers in hours, not minutes: the approval policy's
+        // time to live is what ends an unanswered approval.
+        None if raw.kind == "approval" => APPROVAL_TIMEOUT_MS,
         None => DEFAULT_TIMEOUT_MS,
     };
     if timeout_ms == 0 {
@@ -310,11 +353,14 @@ fn build_stage(name: &str, raw: RawStage) -> Result<Stage, String> {
             }
         }
         "approval" => {
-            if raw.approvers.is_empty() {
-                return Err("an approval stage needs at least one of `approvers`".into());
+            let approvals = raw.approvals.unwrap_or(1);
+            if !(1..=10).contains(&approvals) {
+                return Err("`approvals` must be between 1 and 10".into());
             }
             StageKind::Approval {
                 approvers: raw.approvers,
+                approvals,
+                environment: raw.environment,
             }
         }
         other => {

@@ -17,7 +17,7 @@ mod gitee;
 mod github;
 mod gitlab;
 mod payload;
-mod signature;
+pub(crate) mod signature;
 
 pub use api::{
     ApiError, CommitState, CommitStatus, RepoApi, decode_file, file_request,

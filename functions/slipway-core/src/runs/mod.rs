@@ -13,6 +13,7 @@
 //! A run id is `{app}-{number}`; the number comes from an atomic increment,
 //! so the run's key is new and owned by its creator.
 
+mod approvals;
 mod claims;
 mod outcomes;
 mod store;
@@ -26,6 +27,7 @@ use crate::intents::Intents;
 
 use crate::pipeline::Pipeline;
 
+pub use approvals::{ApprovalGate, Decided, Decision, DecisionError, GatePolicy, Verdict};
 pub use claims::{Begin, EVENT_LEASE_MS, EventClaim, EventClaims};
 pub use outcomes::{BranchOutcome, BranchOutcomes};
 pub use store::{BuildIndex, BuildRef, RunStore, StoreError, event_hash};
@@ -195,6 +197,9 @@ pub struct StageRecord {
     /// Build time as the build service measured it.
     #[serde(default)]
     pub build_duration_ms: Option<u64>,
+    /// An approval stage's request and the answers to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalGate>,
 }
 
 /// What a build reported about a stage.
@@ -233,6 +238,7 @@ impl StageRecord {
             image: None,
             log_url: None,
             build_duration_ms: None,
+            approval: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! same record always gives the same plan, and a plan applied twice
 //! changes nothing the second time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::effect::Effect;
 use super::statuses::desired_statuses;
@@ -12,7 +12,7 @@ use crate::intents::Claimed;
 use crate::notify::NotifyOn;
 use crate::pipeline::StageKind;
 use crate::providers::Provider;
-use crate::runs::{RunRecord, RunStatus, StageStatus};
+use crate::runs::{GatePolicy, RunRecord, RunStatus, StageStatus};
 
 /// What a run's plan depends on besides the record: its app's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct RunSettings {
     pub public_base: String,
     /// Per chat target of the app: which notices it wants.
     pub notify: Vec<BTreeSet<NotifyOn>>,
+    /// Per approval stage: what the configuration's policy asks of it.
+    pub gates: BTreeMap<String, GatePolicy>,
 }
 
 impl RunSettings {
@@ -47,7 +49,27 @@ impl RunSettings {
                     .collect()
             })
             .unwrap_or_default();
+        let gates = run
+            .pipeline
+            .iter()
+            .flat_map(|p| p.stages.iter().map(move |s| (p, s)))
+            .filter(|(_, s)| matches!(s.kind, StageKind::Approval { .. }))
+            .map(|(p, s)| {
+                let environment = p.gated_environment(&s.name).map(str::to_owned);
+                let policy = environment
+                    .as_deref()
+                    .map(|e| config.access.policy(e))
+                    .unwrap_or_default();
+                let gate = GatePolicy {
+                    environment,
+                    required: policy.approvals,
+                    ttl_ms: policy.approval_ttl_ms(),
+                };
+                (s.name.clone(), gate)
+            })
+            .collect();
         RunSettings {
+            gates,
             poll_after_ms: config.tick.poll_after_ms(),
             lease_ms: config.tick.lease_ms(),
             post_statuses: Provider::from_path_segment(&run.trigger.provider).is_some(),
@@ -73,7 +95,7 @@ pub fn plan_run(
     }
     if !run.status.is_terminal() && run.pipeline.is_some() {
         time_out_stages(run, now_ms);
-        start_ready_stages(run, now_ms, &mut wanted);
+        start_ready_stages(run, settings, now_ms, &mut wanted);
         due_polls(run, settings, now_ms, &mut wanted);
     }
     if settings.post_statuses {
@@ -113,9 +135,17 @@ fn time_out_stages(run: &mut RunRecord, now_ms: u64) {
             StageStatus::Running | StageStatus::WaitingForApproval
         );
         let started = record.started_at_ms.unwrap_or(now_ms);
-        if live && now_ms.saturating_sub(started) > stage.timeout_ms {
+        let expired = record
+            .approval
+            .as_ref()
+            .is_some_and(|g| now_ms >= g.expires_at_ms);
+        if live && (expired || now_ms.saturating_sub(started) > stage.timeout_ms) {
             let attempt = record.attempt;
-            let reason = format!("no result within {} s", stage.timeout_ms / 1000);
+            let reason = if expired {
+                "the approval request expired".to_owned()
+            } else {
+                format!("no result within {} s", stage.timeout_ms / 1000)
+            };
             let _ = run.stage_finished(
                 &stage.name,
                 attempt,
@@ -129,7 +159,12 @@ fn time_out_stages(run: &mut RunRecord, now_ms: u64) {
 
 /// Ready approval stages start waiting; ready build and deploy stages
 /// want their start.
-fn start_ready_stages(run: &mut RunRecord, now_ms: u64, wanted: &mut BTreeSet<Effect>) {
+fn start_ready_stages(
+    run: &mut RunRecord,
+    settings: &RunSettings,
+    now_ms: u64,
+    wanted: &mut BTreeSet<Effect>,
+) {
     let Some(pipeline) = run.pipeline.clone() else {
         return;
     };
@@ -141,6 +176,12 @@ fn start_ready_stages(run: &mut RunRecord, now_ms: u64, wanted: &mut BTreeSet<Ef
         match &stage.kind {
             StageKind::Approval { .. } => {
                 let _ = run.stage_started(&name, attempt, now_ms, None, None);
+                let policy = settings.gates.get(&name).cloned().unwrap_or(GatePolicy {
+                    environment: None,
+                    required: 1,
+                    ttl_ms: crate::access::DEFAULT_APPROVAL_TTL_MS,
+                });
+                run.open_gate(&name, &policy, now_ms);
             }
             StageKind::Build { .. } => {
                 wanted.insert(Effect::Trigger {

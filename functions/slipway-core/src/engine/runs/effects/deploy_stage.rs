@@ -45,6 +45,10 @@ where
         let why = "no earlier stage reported an image to deploy".to_owned();
         return (Outcome::StageFailed(why), Vec::new());
     };
+    // An approval holds for the artifact it was asked for, nothing else.
+    if let Some(why) = run.unapproved_image(name, image.digest.as_deref()) {
+        return (Outcome::StageFailed(why), Vec::new());
+    }
     let strategy =
         match crate::deploy::strategy(&strategy, Some(steps).filter(|s| !s.is_empty()), hold_ms) {
             Ok(s) => s,
@@ -77,10 +81,7 @@ where
         Err(Refusal::Busy(lock)) => (
             Outcome::Retry {
                 at_ms: now + ENVIRONMENT_BUSY_RETRY_MS,
-                error: format!(
-                    "environment busy: {} holds it",
-                    lock.holder.unwrap_or_default()
-                ),
+                error: requests::busy_message(&lock),
             },
             Vec::new(),
         ),
@@ -91,8 +92,11 @@ where
             },
             Vec::new(),
         ),
-        Err(Refusal::BadRequest(m) | Refusal::NotFound(m) | Refusal::Conflict(m)) => {
-            (Outcome::StageFailed(m), Vec::new())
-        }
+        Err(
+            Refusal::BadRequest(m)
+            | Refusal::NotFound(m)
+            | Refusal::Conflict(m)
+            | Refusal::Forbidden(m),
+        ) => (Outcome::StageFailed(m), Vec::new()),
     }
 }

@@ -1,0 +1,129 @@
+//! Answers after the response: Slack's and Mattermost's `response_url`,
+//! DingTalk's `sessionWebhook`, and Feishu's IM API (a reply to the
+//! message, with a tenant access token from the app's id and secret).
+//! Errors never contain these URLs: a `response_url` is a credential for
+//! half an hour.
+
+use serde_json::{Value, json};
+
+use super::answer::Answer;
+use super::platform::{Platform, ReplyChannel};
+use crate::config::ControlPlane;
+use crate::ports::{Clock, HttpClient, HttpRequest, Secrets};
+
+/// Timeout of one reply call.
+pub const REPLY_TIMEOUT_MS: u64 = 5_000;
+/// The Spin variable holding the Feishu app's id.
+pub const FEISHU_APP_ID: &str = "feishu_app_id";
+/// The Spin variable holding the Feishu app's secret.
+pub const FEISHU_APP_SECRET: &str = "feishu_app_secret";
+
+/// Sends `answer` to `channel` in `platform`'s format.
+pub async fn deliver<H: HttpClient, C: Clock, S: Secrets>(
+    (http, clock, secrets): (&H, &C, &S),
+    config: &ControlPlane,
+    platform: &dyn Platform,
+    channel: &ReplyChannel,
+    answer: &Answer,
+) -> Result<(), String> {
+    let body = platform.message(answer);
+    match channel {
+        ReplyChannel::None => Ok(()),
+        ReplyChannel::ResponseUrl(url) => {
+            let response = http
+                .send(HttpRequest::new("POST", url).json(&body), REPLY_TIMEOUT_MS)
+                .await
+                .map_err(|e| format!("response_url: {}", transport(&e)))?;
+            if response.is_success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "response_url answered {}: {}",
+                    response.status,
+                    response.text_snippet(200)
+                ))
+            }
+        }
+        ReplyChannel::SessionWebhook { url, expires_at_ms } => {
+            if clock.now_ms() >= *expires_at_ms {
+                return Err("the DingTalk session webhook has expired".into());
+            }
+            let response = http
+                .send(HttpRequest::new("POST", url).json(&body), REPLY_TIMEOUT_MS)
+                .await
+                .map_err(|e| format!("sessionWebhook: {}", transport(&e)))?;
+            let answer: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+            match answer.get("errcode").and_then(Value::as_i64) {
+                Some(0) if response.is_success() => Ok(()),
+                _ => Err(format!(
+                    "sessionWebhook answered {}: {}",
+                    response.status,
+                    response.text_snippet(200)
+                )),
+            }
+        }
+        ReplyChannel::FeishuReply { message_id } => {
+            let base = config.chat.feishu_api_base();
+            let token = tenant_token(http, secrets, base).await?;
+            let url = format!("{base}/open-apis/im/v1/messages/{message_id}/reply");
+            let request = HttpRequest::new("POST", url)
+                .header("authorization", format!("Bearer {token}"))
+                .json(&body);
+            let response = http
+                .send(request, REPLY_TIMEOUT_MS)
+                .await
+                .map_err(|e| format!("Feishu reply: {}", transport(&e)))?;
+            feishu_ok(&response, "reply")?;
+            Ok(())
+        }
+    }
+}
+
+/// A transport error without the URL it was for.
+fn transport(e: &crate::ports::HttpError) -> String {
+    match e {
+        crate::ports::HttpError::Transport(_) => "connection failed".into(),
+        other => other.to_string(),
+    }
+}
+
+fn feishu_ok(response: &crate::ports::HttpResponse, what: &str) -> Result<Value, String> {
+    let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    match body.get("code").and_then(Value::as_i64) {
+        Some(0) if response.is_success() => Ok(body),
+        code => Err(format!(
+            "Feishu {what} failed: HTTP {}, code {:?}, {}",
+            response.status,
+            code,
+            body.get("msg").and_then(Value::as_str).unwrap_or("")
+        )),
+    }
+}
+
+/// A tenant access token for the app (`/open-apis/auth/v3/tenant_access_token/internal`).
+async fn tenant_token<H: HttpClient, S: Secrets>(
+    http: &H,
+    secrets: &S,
+    base: &str,
+) -> Result<String, String> {
+    let (Some(app_id), Some(app_secret)) = (
+        secrets.get(FEISHU_APP_ID).await,
+        secrets.get(FEISHU_APP_SECRET).await,
+    ) else {
+        return Err("Feishu replies need feishu_app_id and feishu_app_secret".into());
+    };
+    let request = HttpRequest::new(
+        "POST",
+        format!("{base}/open-apis/auth/v3/tenant_access_token/internal"),
+    )
+    .json(&json!({ "app_id": app_id, "app_secret": app_secret }));
+    let response = http
+        .send(request, REPLY_TIMEOUT_MS)
+        .await
+        .map_err(|e| format!("Feishu token: {}", transport(&e)))?;
+    let body = feishu_ok(&response, "token")?;
+    body.get("tenant_access_token")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| "Feishu token: no tenant_access_token in the answer".into())
+}
