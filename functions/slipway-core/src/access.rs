@@ -271,7 +271,7 @@ impl Access {
         let wanted = id.to_string();
         self.people
             .iter()
-            .find(|(_, p)| p.chat.iter().any(|c| *c == wanted))
+            .find(|(_, p)| p.chat.contains(&wanted))
             .map(|(name, _)| name.as_str())
     }
 

@@ -11,8 +11,9 @@ use super::platform::{Platform, ReplyChannel};
 use crate::config::ControlPlane;
 use crate::ports::{Clock, HttpClient, HttpRequest, Secrets};
 
-/// Timeout of one reply call.
-pub const REPLY_TIMEOUT_MS: u64 = 5_000;
+/// Timeout of one reply call: Feishu's answer is delivered before the
+/// response (two calls), which Feishu wants within 3 s.
+pub const REPLY_TIMEOUT_MS: u64 = 1_200;
 /// The Spin variable holding the Feishu app's id.
 pub const FEISHU_APP_ID: &str = "feishu_app_id";
 /// The Spin variable holding the Feishu app's secret.

@@ -283,7 +283,8 @@ impl<'a, K: KeyValue> Records<'a, K> {
         Err(RecordError::Contention(key))
     }
 
-    /// The current holder of the environment, if the lock is held.
+    /// The lock of the environment, if a deployment holds it or a person
+    /// locked it.
     pub async fn holder(
         &self,
         app: &str,
@@ -295,11 +296,9 @@ impl<'a, K: KeyValue> Records<'a, K> {
             return Ok(None);
         };
         let lock: Lock = decode(&key, &bytes)?;
-        Ok(lock
-            .holder
-            .is_some()
-            .then_some(lock)
-            .filter(|l| l.expires_at_ms.is_none_or(|e| e > now_ms)))
+        let held = lock.holder.is_some() && lock.expires_at_ms.is_none_or(|e| e > now_ms);
+        // A locked environment is taken too, holder or not.
+        Ok((held || lock.frozen.is_some()).then_some(lock))
     }
 
     /// Takes the environment for `holder` for `ttl_ms` (renewed by
@@ -318,7 +317,7 @@ impl<'a, K: KeyValue> Records<'a, K> {
             let lock: Lock = decode(&key, &raw)?;
             let live = lock.holder.is_some() && lock.expires_at_ms.is_none_or(|e| e > now_ms);
             let mine = lock.holder.as_deref() == Some(holder);
-            if (live && !mine) || (lock.frozen.is_some() && !mine) {
+            if !mine && (live || lock.frozen.is_some()) {
                 return Ok(Err(lock));
             }
             let next = Lock {

@@ -9,7 +9,6 @@
 //! |---|---|
 //! | `chat/event/{platform}/{hash}` | counter: deliveries of one platform event (DingTalk `msgId`, Feishu `event_id`), so a redelivery acts once |
 
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{FOLLOW_UP_BUDGET_MS, Reply};
@@ -41,10 +40,8 @@ pub struct ChatFollowUp {
     pub platform: &'static str,
     /// Where answers go.
     pub channel: ReplyChannel,
-    /// An answer the response could not carry (Feishu).
-    pub answer: Option<Answer>,
     /// The record to reconcile, then report on.
-    pub target: Option<Target>,
+    pub target: Target,
     /// Whether the report is for the whole channel.
     pub public: bool,
 }
@@ -110,12 +107,19 @@ where
         confirmed: false,
     };
     let answer = dispatch(deps, &caller, &command.text).await;
-    let in_response = platform.answers_in_response();
-    let follow_up = (!in_response || answer.follow_up.is_some()).then(|| ChatFollowUp {
+    if !platform.answers_in_response() {
+        // The response only acknowledges: deliver the answer first, while
+        // the request holds the instance (work after a response may not run).
+        let ports = (deps.http, deps.clock, deps.secrets);
+        if let Err(e) = reply::deliver(ports, deps.config, platform, &command.reply, &answer).await
+        {
+            eprintln!("{} answer not delivered: {e}", platform.name());
+        }
+    }
+    let follow_up = answer.follow_up.clone().map(|target| ChatFollowUp {
         platform: platform.name(),
         channel: command.reply,
-        answer: (!in_response).then(|| answer.clone()),
-        target: answer.follow_up.clone(),
+        target,
         public: answer.public,
     });
     ChatHandled {
@@ -135,8 +139,9 @@ async fn first_delivery(
     Ok(kv.increment(&key, 1).await? == 1)
 }
 
-/// After the response: the answer the response could not carry, then the
-/// record reconciled and where it got to.
+/// After the response, while the runtime keeps the instance: the record
+/// reconciled, and where it got to posted to the reply channel (best
+/// effort: the tick finishes the work either way).
 pub async fn chat_follow_up<K, H, C, S>(deps: &Deps<'_, K, H, C, S>, follow_up: &ChatFollowUp)
 where
     K: KeyValue,
@@ -147,21 +152,11 @@ where
     let Some(platform) = platform(follow_up.platform) else {
         return;
     };
-    let ports = (deps.http, deps.clock, deps.secrets);
-    if let Some(answer) = &follow_up.answer
-        && let Err(e) =
-            reply::deliver(ports, deps.config, platform, &follow_up.channel, answer).await
-    {
-        eprintln!("{} answer not delivered: {e}", follow_up.platform);
-    }
-    let Some(target) = &follow_up.target else {
-        return;
-    };
     let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
     Engine::new(deps)
-        .reconcile_in(target.clone(), deadline, Mode::AfterResponse)
+        .reconcile_in(follow_up.target.clone(), deadline, Mode::AfterResponse)
         .await;
-    let Some(text) = report(deps, target).await else {
+    let Some(text) = report(deps, &follow_up.target).await else {
         return;
     };
     let answer = Answer {
@@ -169,6 +164,7 @@ where
         public: follow_up.public,
         ..Answer::default()
     };
+    let ports = (deps.http, deps.clock, deps.secrets);
     if let Err(e) = reply::deliver(ports, deps.config, platform, &follow_up.channel, &answer).await
     {
         eprintln!("{} progress not delivered: {e}", follow_up.platform);
@@ -190,9 +186,4 @@ async fn report<K: KeyValue, H, C, S>(
             Some(format!("{}: {}", d.id, deployment_line(&d)))
         }
     }
-}
-
-/// 200 `{}`: an acknowledgement with nothing to show.
-pub fn ack() -> Reply {
-    Reply::new(200, json!({}))
 }

@@ -4,7 +4,7 @@
 //! asked for (`#2`), so a click on an old message cannot answer a newer
 //! request.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, arg};
+use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, arg};
 use crate::access::Role;
 use crate::chatops::answer::Answer;
 use crate::engine::approvals::{self, Answer as Decision};
@@ -33,10 +33,10 @@ static REJECT: Spec = Spec {
     confirm: false,
 };
 
-fn run_scope(args: &[&str]) -> Result<Scope, ()> {
-    let run = args.first().ok_or(())?;
-    let (app, _) = parse_run_id(run).ok_or(())?;
-    args.get(1).ok_or(())?;
+fn run_scope(args: &[&str]) -> Result<Scope, Usage> {
+    let run = args.first().ok_or(Usage)?;
+    let (app, _) = parse_run_id(run).ok_or(Usage)?;
+    args.get(1).ok_or(Usage)?;
     Ok(Scope {
         app: Some(app.to_owned()),
         environment: None,
@@ -92,9 +92,9 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for A
     fn spec(&self) -> &'static Spec {
         &APPROVE
     }
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         if args.len() > 3 || (args.len() == 3 && attempt(args.get(2)).is_none()) {
-            return Err(());
+            return Err(Usage);
         }
         run_scope(args)
     }
@@ -111,7 +111,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
     fn spec(&self) -> &'static Spec {
         &REJECT
     }
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         run_scope(args)
     }
     fn run<'a>(

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Command, Ctx, LocalFuture, Scope, Spec, arg, dispatch};
+use super::{Caller, Command, Ctx, LocalFuture, Scope, Spec, Usage, arg, dispatch};
 use crate::chatops::answer::{Answer, Style};
 use crate::engine::Refusal;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
@@ -90,10 +90,10 @@ where
         &SPEC
     }
 
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         match args {
             [code] if code.parse::<u64>().is_ok() => Ok(Scope::default()),
-            _ => Err(()),
+            _ => Err(Usage),
         }
     }
 

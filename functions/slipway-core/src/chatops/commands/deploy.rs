@@ -1,7 +1,7 @@
 //! `deploy app env image|run [strategy]`: deploy an image, or the image a
 //! run built, recorded as the verified person's deployment.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, app_env, arg};
+use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, app_env, arg};
 use crate::access::Role;
 use crate::chatops::answer::Answer;
 use crate::engine::deploy_requests::{self as requests, DeployRequest};
@@ -25,10 +25,10 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for D
         &SPEC
     }
 
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         match args.len() {
             3 | 4 => Ok(app_env(args)),
-            _ => Err(()),
+            _ => Err(Usage),
         }
     }
 

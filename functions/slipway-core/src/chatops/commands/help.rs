@@ -1,6 +1,6 @@
 //! `help` (made from the registry) and `whoami`.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, registry};
+use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, registry};
 use crate::chatops::answer::Answer;
 use crate::engine::Refusal;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
@@ -27,7 +27,7 @@ where
         &HELP
     }
 
-    fn scope(&self, _args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, _args: &[&str]) -> Result<Scope, Usage> {
         Ok(Scope::default())
     }
 
@@ -73,7 +73,7 @@ impl<K, H, C, S> Command<K, H, C, S> for Whoami {
         &WHOAMI
     }
 
-    fn scope(&self, _args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, _args: &[&str]) -> Result<Scope, Usage> {
         Ok(Scope::default())
     }
 

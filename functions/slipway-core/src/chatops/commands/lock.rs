@@ -1,7 +1,7 @@
 //! `lock app env [reason]` and `unlock app env`: keep new deployments out
 //! of an environment (a running one finishes).
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, app_env, arg};
+use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, app_env, arg};
 use crate::access::Role;
 use crate::chatops::answer::Answer;
 use crate::deploy::freeze::{self, Freeze};
@@ -43,9 +43,9 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for L
     fn spec(&self) -> &'static Spec {
         &LOCK
     }
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         if args.len() < 2 {
-            Err(())
+            Err(Usage)
         } else {
             Ok(app_env(args))
         }
@@ -86,11 +86,11 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for U
     fn spec(&self) -> &'static Spec {
         &UNLOCK
     }
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         if args.len() == 2 {
             Ok(app_env(args))
         } else {
-            Err(())
+            Err(Usage)
         }
     }
     fn run<'a>(

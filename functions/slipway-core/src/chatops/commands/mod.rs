@@ -73,6 +73,10 @@ pub struct Caller {
     pub confirmed: bool,
 }
 
+/// Arguments that do not fit a command's usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage;
+
 /// What a command runs with.
 pub struct Ctx<'a, K, H, C, S> {
     /// The ports and configuration.
@@ -110,7 +114,7 @@ pub trait Command<K, H, C, S> {
     /// Its registry entry.
     fn spec(&self) -> &'static Spec;
     /// What the arguments act on; `Err` when they do not fit the usage.
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()>;
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage>;
     /// Runs it (the role for its scope is already checked).
     fn run<'a>(
         &'a self,

@@ -2,7 +2,7 @@
 //! facts on the environment's deployment, recorded as the verified
 //! person's.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, app_env, arg};
+use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, app_env, arg};
 use crate::access::Role;
 use crate::chatops::answer::Answer;
 use crate::engine::deploy_requests::{self as requests, Operation};
@@ -40,11 +40,11 @@ static ROLLBACK: Spec = Spec {
     confirm: true,
 };
 
-fn operate_scope(args: &[&str]) -> Result<Scope, ()> {
+fn operate_scope(args: &[&str]) -> Result<Scope, Usage> {
     if args.len() == 2 {
         Ok(app_env(args))
     } else {
-        Err(())
+        Err(Usage)
     }
 }
 
@@ -71,7 +71,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for P
     fn spec(&self) -> &'static Spec {
         &PROMOTE
     }
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         operate_scope(args)
     }
     fn run<'a>(
@@ -87,7 +87,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for A
     fn spec(&self) -> &'static Spec {
         &ABORT
     }
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         operate_scope(args)
     }
     fn run<'a>(
@@ -100,27 +100,27 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for A
 }
 
 /// `to 3`, `3` or `#3`.
-fn version(args: &[&str]) -> Result<Option<u64>, ()> {
+fn version(args: &[&str]) -> Result<Option<u64>, Usage> {
     let rest = match args {
         [] => return Ok(None),
         ["to", v] | [v] => v,
-        _ => return Err(()),
+        _ => return Err(Usage),
     };
     rest.trim_start_matches('#')
         .parse()
         .map(Some)
-        .map_err(|_| ())
+        .map_err(|_| Usage)
 }
 
 impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for Rollback {
     fn spec(&self) -> &'static Spec {
         &ROLLBACK
     }
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         if args.len() < 2 {
-            return Err(());
+            return Err(Usage);
         }
-        version(&args[2..])?;
+        version(args.get(2..).unwrap_or_default())?;
         Ok(app_env(args))
     }
     fn run<'a>(
@@ -131,7 +131,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
         Box::pin(async move {
             let (app, env) = (arg(args, 0)?, arg(args, 1)?);
             let to = version(args.get(2..).unwrap_or_default())
-                .map_err(|()| Refusal::BadRequest("the version is a release number".into()))?;
+                .map_err(|Usage| Refusal::BadRequest("the version is a release number".into()))?;
             let now = ctx.deps.clock.now_ms();
             let person = &ctx.actor.person;
             let d =

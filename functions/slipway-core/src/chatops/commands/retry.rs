@@ -1,6 +1,6 @@
 //! `retry run stage`: start a failed stage again as a new attempt.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, arg};
+use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, arg};
 use crate::access::Role;
 use crate::chatops::answer::Answer;
 use crate::engine::retries::retry_stage;
@@ -25,9 +25,11 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
         &SPEC
     }
 
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
-        let [run, _stage] = args else { return Err(()) };
-        let (app, _) = parse_run_id(run).ok_or(())?;
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
+        let [run, _stage] = args else {
+            return Err(Usage);
+        };
+        let (app, _) = parse_run_id(run).ok_or(Usage)?;
         Ok(Scope {
             app: Some(app.to_owned()),
             environment: None,

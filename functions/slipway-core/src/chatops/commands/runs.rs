@@ -1,6 +1,6 @@
 //! `runs app [branch]`: the newest runs.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec};
+use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage};
 use crate::access::Role;
 use crate::chatops::answer::Answer;
 use crate::chatops::views::{branch, recent_runs, run_line};
@@ -28,13 +28,13 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
         &SPEC
     }
 
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         match args {
             [app] | [app, _] => Ok(Scope {
                 app: Some((*app).to_owned()),
                 environment: None,
             }),
-            _ => Err(()),
+            _ => Err(Usage),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec};
+use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage};
 use crate::access::Role;
 use crate::chatops::answer::Answer;
 use crate::chatops::views::{branch, deployment_line, recent_runs, releases, run_line};
@@ -32,14 +32,14 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for S
         &SPEC
     }
 
-    fn scope(&self, args: &[&str]) -> Result<Scope, ()> {
+    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
         match args {
             [] => Ok(Scope::default()),
             [app] => Ok(Scope {
                 app: Some((*app).to_owned()),
                 environment: None,
             }),
-            _ => Err(()),
+            _ => Err(Usage),
         }
     }
 

@@ -1,0 +1,498 @@
+//! Chat commands end to end: signed requests of every platform through the
+//! real `chatops` component, approvals that move a pipeline to a fake
+//! Kubernetes, and answers that come after the response.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use slipway_tests::fakes::FakeKubernetes;
+use slipway_tests::fakes::chat_replies::FakeChatReplies;
+use slipway_tests::fakes::webhooks::{hmac_sha256, hmac_sha256_hex};
+use slipway_tests::fakes::{base64, encode_component, now_millis};
+use slipway_tests::pipeline_env::*;
+
+const APP: &str = "shop-github";
+const NS: &str = "shop";
+const OLD: &str = "registry.example.com/acme/shop:1.0.0";
+const DIGEST: &str = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b";
+const SLACK_SECRET: &str = "slack-signing-secret";
+const MM_TOKEN: &str = "mattermost-command-token";
+const DINGTALK_SECRET: &str = "dingtalk-app-secret";
+const FEISHU_TOKEN: &str = "feishu-verification-token";
+const COMMANDS: [&str; 14] = [
+    "help", "status", "runs", "deploy", "promote", "abort", "rollback", "approve", "reject",
+    "lock", "unlock", "retry", "confirm", "whoami",
+];
+
+const PIPELINE: &str = r#"
+[stages.image]
+kind = "build"
+service = "jenkins"
+job = "shop/image"
+
+[stages.approve]
+kind = "approval"
+needs = ["image"]
+
+[stages.production]
+kind = "deploy"
+environment = "production"
+needs = ["approve"]
+"#;
+
+struct World {
+    env: Env,
+    k8s: FakeKubernetes,
+    replies: FakeChatReplies,
+}
+
+/// alice pushes (`github:dev`) and deploys; bob and carol approve; dave
+/// only views. Production needs two approvals and confirmed deploys.
+fn world() -> World {
+    let k8s = FakeKubernetes::start("k8s-token");
+    k8s.add_namespace(NS);
+    k8s.set_rollout_step(Some(Duration::from_millis(20)));
+    k8s.add_deployment(NS, APP, &[("app", APP)], APP, OLD, 2);
+    let replies = FakeChatReplies::start("cli_app", "feishu-app-secret");
+    let config = format!(
+        r#"
+[environments.staging]
+platform = "kubernetes"
+api_server = "{k8s}"
+namespace = "{NS}"
+token_secret = "kubernetes_token"
+[environments.production]
+platform = "kubernetes"
+api_server = "{k8s}"
+namespace = "{NS}"
+token_secret = "kubernetes_token"
+[chat]
+feishu_api_base = "{feishu}"
+[access.people.alice]
+chat = ["slack:T1:UALICE"]
+git = ["github:dev"]
+[access.people.bob]
+chat = ["slack:T1:UBOB", "mattermost:team1:ubob", "dingtalk:corp1:staffbob", "feishu:tk1:ou_bob"]
+[access.people.carol]
+chat = ["slack:T1:UCAROL"]
+[access.people.dave]
+chat = ["slack:T1:UDAVE"]
+[access.groups]
+approvers = ["bob", "carol"]
+[[access.grants]]
+role = "deployer"
+to = ["alice"]
+[[access.grants]]
+role = "approver"
+to = ["group:approvers", "alice"]
+[[access.grants]]
+role = "viewer"
+to = ["dave"]
+[access.environments.production]
+approvals = 2
+confirm = true
+"#,
+        k8s = k8s.url(),
+        feishu = replies.feishu_api_base(),
+    );
+    let env = Env::start_with(
+        &config,
+        &[
+            "kubernetes_token=k8s-token",
+            &format!("slack_signing_secret={SLACK_SECRET}"),
+            &format!("mattermost_command_token={MM_TOKEN}"),
+            &format!("dingtalk_app_secret={DINGTALK_SECRET}"),
+            &format!("feishu_verification_token={FEISHU_TOKEN}"),
+            "feishu_app_id=cli_app",
+            "feishu_app_secret=feishu-app-secret",
+        ],
+    );
+    World { env, k8s, replies }
+}
+
+fn post(env: &Env, path: &str, headers: &[(&str, String)], body: &str) -> (u16, Value, Duration) {
+    let started = Instant::now();
+    let mut request = ureq::post(&env.host.url(path));
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let (status, text) = match request.send_string(body) {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{path}: {e}"),
+    };
+    let took = started.elapsed();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        took,
+    )
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    let pairs: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode_component(v)))
+        .collect();
+    pairs.join("&")
+}
+
+/// A slash command from `user`, signed at `ts` (seconds).
+fn slack_at(
+    env: &Env,
+    user: &str,
+    text: &str,
+    response_url: &str,
+    ts: u64,
+) -> (u16, Value, Duration) {
+    let body = form(&[
+        ("token", "legacy"),
+        ("team_id", "T1"),
+        ("user_id", user),
+        ("command", "/slipway"),
+        ("text", text),
+        ("response_url", response_url),
+    ]);
+    let sig = hmac_sha256_hex(
+        SLACK_SECRET.as_bytes(),
+        format!("v0:{ts}:{body}").as_bytes(),
+    );
+    let headers = [
+        (
+            "content-type",
+            "application/x-www-form-urlencoded".to_owned(),
+        ),
+        ("x-slack-request-timestamp", ts.to_string()),
+        ("x-slack-signature", format!("v0={sig}")),
+    ];
+    post(env, "/chat/slack", &headers, &body)
+}
+
+fn slack(w: &World, user: &str, text: &str) -> (Value, String) {
+    let url = w.replies.slack_response_url();
+    let (status, body, took) = slack_at(&w.env, user, text, &url, now_millis() / 1000);
+    assert_eq!(status, 200, "{text}: {body}");
+    assert!(took < Duration::from_secs(3), "{text} took {took:?}");
+    (body, url)
+}
+
+fn text_of(answer: &Value) -> String {
+    answer["text"].as_str().unwrap_or_default().to_owned()
+}
+
+fn run_waiting_for_approval(w: &World, sha: &str) -> String {
+    w.env.commit("github", sha, PIPELINE);
+    let (status, reply) = w.env.hook("github", &w.env.push("github", "main", sha));
+    assert_eq!(status, 202, "{reply}");
+    let run = reply["run"].as_str().unwrap().to_owned();
+    let record = w.env.run(&run);
+    assert_eq!(record["stages"]["image"]["status"], "running", "{record}");
+    let result = json!({
+        "status": "succeeded",
+        "artifacts": { "image": format!("registry.example.com/acme/shop@{DIGEST}") },
+    });
+    let token = w.env.callback_token(&run, "image", 1);
+    let (status, reply) = w.env.callback(
+        &run,
+        "image",
+        &token,
+        "application/json",
+        result.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{reply}");
+    let record = w.env.run(&run);
+    assert_eq!(
+        record["stages"]["approve"]["status"], "waiting-for-approval",
+        "{record}"
+    );
+    run
+}
+
+#[test]
+fn slack_requests_are_verified_and_help_lists_every_command() {
+    let w = world();
+    let (help, _) = slack(&w, "UNOBODY", "help");
+    assert_eq!(help["response_type"], "ephemeral");
+    for name in COMMANDS {
+        assert!(
+            text_of(&help).contains(&format!("\n{name}")),
+            "{name} missing: {help}"
+        );
+    }
+    let rows = w.env.kv_rows();
+    let url = w.replies.slack_response_url();
+    let now = now_millis() / 1000;
+    let (status, body, _) = slack_at(
+        &w.env,
+        "UALICE",
+        "lock shop-github staging",
+        &url,
+        now - 301,
+    );
+    assert_eq!(status, 401, "a replayed request: {body}");
+    let tampered = form(&[
+        ("team_id", "T1"),
+        ("user_id", "UALICE"),
+        ("text", "lock shop-github staging"),
+    ]);
+    let headers = [
+        ("x-slack-request-timestamp", now.to_string()),
+        ("x-slack-signature", format!("v0={}", "0".repeat(64))),
+    ];
+    let (status, body, _) = post(&w.env, "/chat/slack", &headers, &tampered);
+    assert_eq!(status, 401, "a bad signature: {body}");
+    let (status, body, _) = post(&w.env, "/chat/slack", &[], &tampered);
+    assert_eq!(status, 401, "unsigned: {body}");
+    assert_eq!(w.env.kv_rows(), rows, "refused requests write nothing");
+    let (answer, _) = slack(&w, "UNOBODY", "lock shop-github staging");
+    assert!(text_of(&answer).contains("does not know you"), "{answer}");
+    assert!(text_of(&answer).contains("slack:T1:UNOBODY"), "{answer}");
+    let (answer, _) = slack(&w, "UDAVE", "lock shop-github staging");
+    assert!(
+        text_of(&answer).contains("needs the deployer role"),
+        "{answer}"
+    );
+    let (answer, _) = slack(&w, "UALICE", "deploy shop-github");
+    assert!(
+        text_of(&answer).starts_with("Usage: deploy app env"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn mattermost_dingtalk_and_feishu_verify_and_answer() {
+    let w = world();
+    let body = form(&[
+        ("team_id", "team1"),
+        ("user_id", "ubob"),
+        ("text", "status shop-github"),
+    ]);
+    let (status, answer, _) = post(
+        &w.env,
+        "/chat/mattermost",
+        &[("authorization", format!("Token {MM_TOKEN}"))],
+        &body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert!(text_of(&answer).starts_with("shop-github:"), "{answer}");
+    let (status, _, _) = post(
+        &w.env,
+        "/chat/mattermost",
+        &[("authorization", "Token nope".into())],
+        &body,
+    );
+    assert_eq!(status, 401);
+
+    let session = w.replies.dingtalk_session();
+    let ms = now_millis();
+    let sign = base64(&hmac_sha256(
+        DINGTALK_SECRET.as_bytes(),
+        format!("{ms}\n{DINGTALK_SECRET}").as_bytes(),
+    ));
+    let message = json!({
+        "msgtype": "text", "text": { "content": " whoami" }, "msgId": "msg-1",
+        "senderStaffId": "staffbob", "senderCorpId": "corp1", "senderId": "$:LWCP:x",
+        "sessionWebhook": session, "sessionWebhookExpiredTime": ms + 600_000,
+    })
+    .to_string();
+    let headers = [("timestamp", ms.to_string()), ("sign", sign.clone())];
+    let (status, answer, _) = post(&w.env, "/chat/dingtalk", &headers, &message);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["text"]["content"],
+        "You are bob (dingtalk:corp1:staffbob)."
+    );
+    let (_, again, _) = post(&w.env, "/chat/dingtalk", &headers, &message);
+    assert!(
+        again["ignored"]
+            .as_str()
+            .unwrap_or("")
+            .contains("delivered before"),
+        "{again}"
+    );
+    let stale = [("timestamp", (ms - 3_700_000).to_string()), ("sign", sign)];
+    assert_eq!(post(&w.env, "/chat/dingtalk", &stale, &message).0, 401);
+
+    let challenge =
+        json!({ "challenge": "abc", "token": FEISHU_TOKEN, "type": "url_verification" });
+    let (status, answer, _) = post(&w.env, "/chat/feishu", &[], &challenge.to_string());
+    assert_eq!((status, answer), (200, json!({ "challenge": "abc" })));
+    let forged = json!({ "challenge": "abc", "token": "nope", "type": "url_verification" });
+    assert_eq!(
+        post(&w.env, "/chat/feishu", &[], &forged.to_string()).0,
+        401
+    );
+    let event = json!({
+        "schema": "2.0",
+        "header": { "event_id": "ev-1", "event_type": "im.message.receive_v1", "token": FEISHU_TOKEN, "tenant_key": "tk1" },
+        "event": {
+            "sender": { "sender_id": { "open_id": "ou_bob" } },
+            "message": { "message_id": "om_1", "message_type": "text", "content": "{\"text\":\"@_user_1 whoami\"}" }
+        }
+    });
+    let (status, _, took) = post(&w.env, "/chat/feishu", &[], &event.to_string());
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_secs(3));
+    let posts = w.replies.wait_posts("om_1", 1, Duration::from_secs(10));
+    assert_eq!(posts.len(), 1, "the answer is a reply through the IM API");
+    assert!(
+        posts[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("You are bob (feishu:tk1:ou_bob)")
+    );
+}
+
+#[test]
+fn a_quorum_of_two_others_approves_and_production_deploys() {
+    let w = world();
+    let run = run_waiting_for_approval(&w, &sha(1));
+    let approve = format!("approve {run} approve");
+    let (answer, _) = slack(&w, "UALICE", &approve);
+    assert!(
+        text_of(&answer).contains("alice pushed"),
+        "the pusher cannot approve: {answer}"
+    );
+    let (answer, _) = slack(&w, "UDAVE", &approve);
+    assert!(text_of(&answer).contains("approver role"), "{answer}");
+    let (answer, _) = slack(&w, "UBOB", &approve);
+    assert!(text_of(&answer).contains("1 of 2 approvals"), "{answer}");
+    assert_eq!(answer["response_type"], "in_channel");
+    let (answer, _) = slack(&w, "UBOB", &approve);
+    assert!(text_of(&answer).contains("already answered"), "{answer}");
+    let (answer, url) = slack(&w, "UCAROL", &approve);
+    assert!(text_of(&answer).contains("the run goes on"), "{answer}");
+    // Progress goes to the response_url after the answer, while the
+    // instance lives (not at all with a fresh instance per request).
+    if std::env::var("SLIPWAY_TEST_INSTANCES").as_deref() != Ok("fresh") {
+        let progress = w.replies.wait_posts(&url, 1, Duration::from_secs(10));
+        assert!(text_of(&progress[0]).contains(&run), "{progress:?}");
+    }
+
+    let record = w.env.run(&run);
+    let gate = &record["stages"]["approve"]["approval"];
+    let who: Vec<&str> = gate["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(who, ["bob", "carol"]);
+    assert_eq!(gate["decisions"][0]["via"], "slack");
+    assert_eq!(gate["decisions"][0]["identity"], "slack:T1:UBOB");
+    assert_eq!(gate["digest"], DIGEST);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while w.k8s.image(NS, APP).as_deref()
+        != Some(&format!("registry.example.com/acme/shop@{DIGEST}")[..])
+    {
+        assert!(
+            Instant::now() < deadline,
+            "production never got the approved image"
+        );
+        w.env.tick();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_approval_after_a_newer_push_reached_the_stage_is_refused() {
+    let w = world();
+    let old = run_waiting_for_approval(&w, &sha(1));
+    let new = run_waiting_for_approval(&w, &sha(2));
+    let (answer, _) = slack(&w, "UBOB", &format!("approve {old} approve"));
+    assert!(
+        text_of(&answer).contains(&format!("superseded: {new}")),
+        "{answer}"
+    );
+    let (answer, _) = slack(&w, "UBOB", &format!("reject {new} approve not today"));
+    assert!(text_of(&answer).contains("the run stops"), "{answer}");
+    let record = w.env.run(&new);
+    assert_eq!(
+        record["stages"]["approve"]["reason"],
+        "rejected by bob: not today"
+    );
+    assert_eq!(record["status"], "failed");
+}
+
+#[test]
+fn deploys_from_chat_are_confirmed_answered_at_once_and_recorded_as_the_person() {
+    let w = world();
+    let image = format!("registry.example.com/acme/shop@{DIGEST}");
+    let (answer, _) = slack(&w, "UALICE", &format!("deploy {APP} production {image}"));
+    let code = answer["blocks"][1]["elements"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(code.starts_with("confirm "), "{answer}");
+    let (answer, _) = slack(&w, "UBOB", &code);
+    assert!(
+        text_of(&answer).contains("asked of someone else"),
+        "{answer}"
+    );
+    // The cluster answers slowly: the command still answers at once (the
+    // deployment is a fact), and the tick carries it out.
+    w.k8s.delay(4_000);
+    let (answer, _) = slack(&w, "UALICE", &code);
+    assert!(text_of(&answer).contains("alice is deploying"), "{answer}");
+    assert!(
+        text_of(&answer).contains(&format!("as {APP}.production.1")),
+        "{answer}"
+    );
+    w.k8s.delay(0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while w.k8s.image(NS, APP).as_deref() != Some(image.as_str()) {
+        assert!(Instant::now() < deadline, "the deployment never went out");
+        w.env.tick();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (again, _) = slack(&w, "UALICE", &code);
+    assert!(text_of(&again).contains("used or expired"), "{again}");
+    let (status, body) = w
+        .env
+        .host
+        .get(&format!("/api/apps/{APP}/environments/production/releases"));
+    assert_eq!(status, 200);
+    let releases: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(releases["releases"][0]["requested_by"], "alice");
+
+    let (answer, _) = slack(&w, "UALICE", &format!("lock {APP} staging release freeze"));
+    assert!(text_of(&answer).contains("alice locked"), "{answer}");
+    let (answer, _) = slack(&w, "UALICE", &format!("deploy {APP} staging {image}"));
+    assert!(
+        text_of(&answer).contains("locked by alice: release freeze"),
+        "{answer}"
+    );
+    let (answer, _) = slack(&w, "UALICE", &format!("status {APP}"));
+    assert!(
+        text_of(&answer).contains("staging locked by alice"),
+        "{answer}"
+    );
+    let (answer, _) = slack(&w, "UALICE", &format!("unlock {APP} staging"));
+    assert!(text_of(&answer).contains("alice unlocked"), "{answer}");
+    let (answer, _) = slack(&w, "UALICE", &format!("deploy {APP} staging {image}"));
+    assert!(
+        text_of(&answer).contains(&format!("as {APP}.staging.1")),
+        "{answer}"
+    );
+}
+
+#[test]
+fn the_response_url_fake_holds_slacks_contract() {
+    let replies = FakeChatReplies::start("a", "b");
+    let url = replies.slack_response_url();
+    let send = |body: &str| match ureq::post(&url)
+        .set("content-type", "application/json")
+        .send_string(body)
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(send("not json"), 400);
+    assert_eq!(send(r#"{"response_type":"loud","text":"x"}"#), 400);
+    assert_eq!(send(r#"{"response_type":"in_channel"}"#), 400);
+    for _ in 0..5 {
+        assert_eq!(send(r#"{"response_type":"in_channel","text":"x"}"#), 200);
+    }
+    assert_eq!(send(r#"{"text":"sixth"}"#), 404);
+}
