@@ -264,6 +264,21 @@ impl Env {
         })
         .unwrap() as usize
     }
+
+    /// The keys in the app's key-value store, sorted (to show what a
+    /// request wrote).
+    pub fn kv_keys(&self) -> Vec<String> {
+        let db = self.dir.join(".spin/sqlite_key_value.db");
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut statement = conn
+            .prepare("SELECT key FROM spin_key_value ORDER BY key")
+            .unwrap();
+        statement
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
 }
 
 /// `push` as `provider` sends it, signed with [`HOOK_SECRET`].
