@@ -6,6 +6,7 @@ pub mod access;
 pub mod active;
 pub mod builders;
 pub mod cells;
+pub mod chat;
 pub mod chatops;
 pub mod config;
 pub mod deploy;

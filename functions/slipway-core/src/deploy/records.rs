@@ -116,6 +116,9 @@ pub struct Deployment {
     /// Side effects of its end that are done.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub done: BTreeSet<String>,
+    /// Chat channels waiting for the deployment's end (sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replies: Vec<crate::chat::PendingReply>,
 }
 
 /// The claim of one request on a deployment's platform calls: only its

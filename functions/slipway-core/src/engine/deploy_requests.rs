@@ -212,6 +212,7 @@ async fn create<K: KeyValue>(
         operated_by: None,
         intents: Default::default(),
         done: Default::default(),
+        replies: Vec::new(),
     };
     // Written before it is indexed, so the index never names a deployment
     // that is not there; one whose index entry was lost to a crash is

@@ -10,6 +10,7 @@
 //! takes another round, so an abort asked during a step is carried out
 //! right after it, and a step's result can never undo an abort.
 
+use super::chat::Delivery;
 use super::{Deps, Mode, Target, Visit};
 use crate::active::ActiveIndex;
 use crate::deploy::platform::{self, Operation, Rollout};
@@ -50,12 +51,15 @@ fn want_endings(
             wanted.push(format!("notify/{i}"));
         }
     }
+    for i in 0..d.replies.len() {
+        wanted.push(format!("reply/{i}"));
+    }
     for id in wanted.iter().filter(|id| !d.done.contains(*id)) {
         d.intents.want(id, now_ms);
     }
-    // Chat notices are not repeated by work after a response (see Mode).
+    // Chat posts are not repeated by work after a response (see Mode).
     d.intents.claim_due_where(now_ms, lease_ms, |id| {
-        mode == Mode::InRequest || !id.starts_with("notify/")
+        mode == Mode::InRequest || !(id.starts_with("notify/") || id.starts_with("reply/"))
     })
 }
 
@@ -388,13 +392,23 @@ where
                 Err(crate::runs::StoreError::Kv(_) | crate::runs::StoreError::Contention(_))
             )
         }
-        other => match other
-            .strip_prefix("notify/")
-            .and_then(|i| i.parse::<usize>().ok())
-        {
-            Some(index) => notify_deploy(deps, d, index).await,
-            None => true,
-        },
+        other => {
+            let index = |prefix: &str| {
+                other
+                    .strip_prefix(prefix)
+                    .and_then(|i| i.parse::<usize>().ok())
+            };
+            if let Some(i) = index("notify/") {
+                return notify_deploy(deps, d, i).await;
+            }
+            match index("reply/").and_then(|i| d.replies.get(i)) {
+                Some(pending) => {
+                    let text = format!("{}: {}", d.id, crate::chat::lines::deployment_line(d));
+                    super::chat::reply_to(deps, pending, text).await == Delivery::Done
+                }
+                None => true,
+            }
+        }
     }
 }
 

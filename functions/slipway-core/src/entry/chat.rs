@@ -8,21 +8,27 @@
 //! | key | value |
 //! |---|---|
 //! | `chat/event/{platform}/{hash}` | counter: deliveries of one platform event (DingTalk `msgId`, Feishu `event_id`), so a redelivery acts once |
+//!
+//! A command that changed a run or deployment keeps its reply channel on
+//! that record, sealed ([`crate::chat::seal`]): the engine reports the
+//! record's end there as an intent, retried by the tick, so the result
+//! arrives even when the instance that answered is gone.
 
 use sha2::{Digest, Sha256};
 
 use super::{FOLLOW_UP_BUDGET_MS, Reply};
 use crate::access::Actor;
-use crate::chatops::answer::Answer;
+use crate::active::ActiveIndex;
+use crate::chat::Answer;
+use crate::chat::lines::{deployment_line, run_line};
+use crate::chat::platform::{ChatRequest, Inbound, Rejection, ReplyChannel, SecretValues};
+use crate::chat::{PendingReply, platform, reply, seal};
 use crate::chatops::commands::{Caller, dispatch};
-use crate::chatops::platform::{ChatRequest, Inbound, Rejection, ReplyChannel, SecretValues};
-use crate::chatops::views::{deployment_line, run_line};
-use crate::chatops::{platform, reply};
 use crate::deploy::records::Records;
 use crate::engine::{Deps, Engine, Mode, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Headers;
-use crate::runs::RunStore;
+use crate::runs::{RunStore, parse_run_id};
 
 /// The answer to send, and what to do after sending it.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +112,8 @@ where
         actor,
         confirmed: false,
     };
-    let answer = dispatch(deps, &caller, &command.text).await;
+    let outcome = dispatch(deps, &caller, &command.text).await;
+    let answer = outcome.answer;
     if !platform.answers_in_response() {
         // The response only acknowledges: deliver the answer first, while
         // the request holds the instance (work after a response may not run).
@@ -116,7 +123,14 @@ where
             eprintln!("{} answer not delivered: {e}", platform.name());
         }
     }
-    let follow_up = answer.follow_up.clone().map(|target| ChatFollowUp {
+    if let Some(target) = &outcome.follow_up
+        && command.reply != ReplyChannel::None
+        && let Err(e) =
+            attach_reply(deps, platform.name(), target, &command.reply, answer.public).await
+    {
+        eprintln!("{} report channel not kept: {e}", platform.name());
+    }
+    let follow_up = outcome.follow_up.map(|target| ChatFollowUp {
         platform: platform.name(),
         channel: command.reply,
         target,
@@ -126,6 +140,87 @@ where
         reply: Reply::new(200, platform.respond(&answer)),
         follow_up,
     }
+}
+
+/// Most report channels kept on one record.
+const MAX_REPLIES: usize = 10;
+/// How long a Slack or Mattermost `response_url` takes posts.
+const RESPONSE_URL_TTL_MS: u64 = 30 * 60 * 1000;
+/// How long a Feishu message is worth a reply about the command.
+const FEISHU_REPLY_TTL_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Keeps `channel` (sealed) on the record `target` names, so the engine
+/// reports the record's end there even when no instance outlives this
+/// request; the record goes back into the tick's index for it.
+async fn attach_reply<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    platform: &str,
+    target: &Target,
+    channel: &ReplyChannel,
+    public: bool,
+) -> Result<(), String>
+where
+    K: KeyValue,
+    C: Clock,
+    S: Secrets,
+{
+    let key = deps
+        .secrets
+        .get(crate::engine::CALLBACK_SECRET)
+        .await
+        .ok_or("callback_secret is not set")?;
+    let now = deps.clock.now_ms();
+    let expires_at_ms = match channel {
+        ReplyChannel::SessionWebhook { expires_at_ms, .. } => *expires_at_ms,
+        ReplyChannel::FeishuReply { .. } => now + FEISHU_REPLY_TTL_MS,
+        _ => now + RESPONSE_URL_TTL_MS,
+    };
+    let pending = PendingReply {
+        platform: platform.to_owned(),
+        sealed: seal::seal(&key, channel).map_err(|e| e.to_string())?,
+        public,
+        expires_at_ms,
+    };
+    let add = |replies: &mut Vec<PendingReply>| {
+        if replies.len() < MAX_REPLIES && !replies.contains(&pending) {
+            replies.push(pending.clone());
+        }
+    };
+    let index = ActiveIndex::new(deps.kv);
+    match target {
+        Target::Run(id) => {
+            RunStore::new(deps.kv)
+                .update(id, |r| {
+                    add(&mut r.replies);
+                    Ok(())
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some((app, number)) = parse_run_id(id) {
+                index
+                    .reopen_run(app, number, now)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Target::Deployment(id) => {
+            let records = Records::new(deps.kv);
+            let d = records
+                .load_id(id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the deployment is gone")?;
+            records
+                .update(&d, |d| add(&mut d.replies))
+                .await
+                .map_err(|e| e.to_string())?;
+            index
+                .set_deployment(id, true)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether this is the first delivery of the platform's event `id`.
@@ -156,7 +251,9 @@ where
     Engine::new(deps)
         .reconcile_in(follow_up.target.clone(), deadline, Mode::AfterResponse)
         .await;
-    let Some(text) = report(deps, &follow_up.target).await else {
+    // A record that ended is reported by the engine (durably); this post
+    // only shows progress.
+    let Some(text) = progress(deps, &follow_up.target).await else {
         return;
     };
     let answer = Answer {
@@ -171,19 +268,19 @@ where
     }
 }
 
-/// One line on where `target` is now.
-async fn report<K: KeyValue, H, C, S>(
+/// One line on where `target` is now, unless it has ended.
+async fn progress<K: KeyValue, H, C, S>(
     deps: &Deps<'_, K, H, C, S>,
     target: &Target,
 ) -> Option<String> {
     match target {
         Target::Run(id) => {
             let run = RunStore::new(deps.kv).load(id).await.ok()??;
-            Some(run_line(&run))
+            (!run.status.is_terminal()).then(|| run_line(&run))
         }
         Target::Deployment(id) => {
             let d = Records::new(deps.kv).load_id(id).await.ok()??;
-            Some(format!("{}: {}", d.id, deployment_line(&d)))
+            (!d.status.is_final()).then(|| format!("{}: {}", d.id, deployment_line(&d)))
         }
     }
 }

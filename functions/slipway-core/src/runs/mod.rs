@@ -304,6 +304,9 @@ pub struct RunRecord {
     /// the branch record said when this run was recorded in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_outcome: Option<String>,
+    /// Chat channels waiting for the run's end (sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replies: Vec<crate::chat::PendingReply>,
 }
 
 /// The parts of an event the pipeline's triggers look at, kept on a run

@@ -123,6 +123,7 @@ impl RunRecord {
             posted: Default::default(),
             notices: Default::default(),
             previous_outcome: None,
+            replies: Vec::new(),
         };
         record.log(now_ms, None, None, "queued");
         match pipeline {

@@ -4,9 +4,9 @@
 //! asked for (`#2`), so a click on an old message cannot answer a newer
 //! request.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, arg};
+use super::{Command, Ctx, Following, LocalFuture, Outcome, Scope, Spec, Usage, arg};
 use crate::access::Role;
-use crate::chatops::answer::Answer;
+use crate::chat::Answer;
 use crate::engine::approvals::{self, Answer as Decision};
 use crate::engine::{Refusal, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
@@ -53,7 +53,7 @@ async fn decide<K: KeyValue, H, C: Clock, S>(
     ctx: &Ctx<'_, K, H, C, S>,
     args: &[&str],
     verdict: Verdict,
-) -> Result<Answer, Refusal> {
+) -> Result<Outcome, Refusal> {
     let (run, stage) = (arg(args, 0)?, arg(args, 1)?);
     let attempt = attempt(args.get(2));
     let rest = &args[(2 + usize::from(attempt.is_some())).min(args.len())..];
@@ -102,7 +102,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for A
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(decide(ctx, args, Verdict::Approved))
     }
 }
@@ -118,7 +118,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(decide(ctx, args, Verdict::Rejected))
     }
 }

@@ -11,8 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Command, Ctx, LocalFuture, Scope, Spec, Usage, arg, dispatch};
-use crate::chatops::answer::{Answer, Style};
+use super::{Caller, Command, Ctx, LocalFuture, Outcome, Scope, Spec, Usage, arg, dispatch};
+use crate::chat::{Answer, Style};
 use crate::engine::Refusal;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
@@ -44,7 +44,7 @@ fn unavailable(e: impl std::fmt::Display) -> Refusal {
 pub async fn ask<K: KeyValue, H, C: Clock, S>(
     ctx: &Ctx<'_, K, H, C, S>,
     command: &str,
-) -> Result<Answer, Refusal> {
+) -> Result<Outcome, Refusal> {
     let kv = ctx.deps.kv;
     let code = kv
         .increment("chat/confirm/n", 1)
@@ -65,7 +65,8 @@ pub async fn ask<K: KeyValue, H, C: Clock, S>(
         "`{}` needs a second step here: reply `confirm {code}` within 5 minutes.",
         pending.command
     ))
-    .with_action("Confirm", format!("confirm {code}"), Style::Primary))
+    .with_action("Confirm", format!("confirm {code}"), Style::Primary)
+    .into())
 }
 
 /// `confirm`.
@@ -101,7 +102,7 @@ where
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(async move {
             let code: u64 = arg(args, 0)?
                 .parse()

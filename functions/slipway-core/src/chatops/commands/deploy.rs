@@ -1,9 +1,9 @@
 //! `deploy app env image|run [strategy]`: deploy an image, or the image a
 //! run built, recorded as the verified person's deployment.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, app_env, arg};
+use super::{Command, Ctx, Following, LocalFuture, Outcome, Scope, Spec, Usage, app_env, arg};
 use crate::access::Role;
-use crate::chatops::answer::Answer;
+use crate::chat::Answer;
 use crate::engine::deploy_requests::{self as requests, DeployRequest};
 use crate::engine::{Refusal, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
@@ -36,7 +36,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for D
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(async move {
             let (app, env, what) = (arg(args, 0)?, arg(args, 1)?, arg(args, 2)?);
             let image = image_of(ctx, app, what).await?;

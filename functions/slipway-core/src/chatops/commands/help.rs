@@ -1,7 +1,7 @@
 //! `help` (made from the registry) and `whoami`.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, registry};
-use crate::chatops::answer::Answer;
+use super::{Command, Ctx, LocalFuture, Outcome, Scope, Spec, Usage, registry};
+use crate::chat::Answer;
 use crate::engine::Refusal;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
@@ -35,8 +35,8 @@ where
         &'a self,
         _ctx: &'a Ctx<'a, K, H, C, S>,
         _args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
-        Box::pin(async move { Ok(Answer::private(help_text::<K, H, C, S>())) })
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
+        Box::pin(async move { Ok(Answer::private(help_text::<K, H, C, S>()).into()) })
     }
 }
 
@@ -81,7 +81,7 @@ impl<K, H, C, S> Command<K, H, C, S> for Whoami {
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         _args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(async move {
             let identity = &ctx.caller.identity;
             Ok(Answer::private(match &ctx.caller.actor {
@@ -89,7 +89,8 @@ impl<K, H, C, S> Command<K, H, C, S> for Whoami {
                 None => {
                     format!("You are {identity}, which is nobody in Slipway's [access.people] yet.")
                 }
-            }))
+            })
+            .into())
         })
     }
 }

@@ -1,9 +1,9 @@
 //! `lock app env [reason]` and `unlock app env`: keep new deployments out
 //! of an environment (a running one finishes).
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, app_env, arg};
+use super::{Command, Ctx, LocalFuture, Outcome, Scope, Spec, Usage, app_env, arg};
 use crate::access::Role;
-use crate::chatops::answer::Answer;
+use crate::chat::Answer;
 use crate::deploy::freeze::{self, Freeze};
 use crate::engine::Refusal;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
@@ -54,7 +54,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for L
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(async move {
             let (app, env) = (arg(args, 0)?, arg(args, 1)?);
             known(ctx, app, env)?;
@@ -72,7 +72,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for L
                 Ok(_) => Ok(Answer::public(format!(
                     "{} locked {app} in {env}: no new deployment starts until `unlock {app} {env}`.",
                     ctx.actor.person
-                ))),
+                )).into()),
                 Err(existing) => Err(Refusal::Conflict(format!(
                     "{app} in {env} is already locked by {}",
                     existing.by
@@ -97,7 +97,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for U
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(async move {
             let (app, env) = (arg(args, 0)?, arg(args, 1)?);
             known(ctx, app, env)?;
@@ -108,7 +108,8 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for U
                 Some(f) => Ok(Answer::public(format!(
                     "{} unlocked {app} in {env} (locked by {}).",
                     ctx.actor.person, f.by
-                ))),
+                ))
+                .into()),
                 None => Err(Refusal::Conflict(format!("{app} in {env} is not locked"))),
             }
         })

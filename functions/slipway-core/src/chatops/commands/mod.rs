@@ -17,15 +17,49 @@ mod status;
 use std::future::Future;
 use std::pin::Pin;
 
-use super::answer::Answer;
 use crate::access::{Actor, ChatIdentity, Role};
-use crate::engine::{Deps, Refusal};
+use crate::chat::Answer;
+use crate::engine::{Deps, Refusal, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
 pub use confirm::CONFIRM_TTL_MS;
 
 /// A boxed future that need not be `Send` (components are single-threaded).
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A command's answer, and the record whose progress is reported after
+/// it (reconciled after the response, reported to the reply channel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What the caller sees now.
+    pub answer: Answer,
+    /// The record the command changed.
+    pub follow_up: Option<Target>,
+}
+
+impl From<Answer> for Outcome {
+    fn from(answer: Answer) -> Self {
+        Outcome {
+            answer,
+            follow_up: None,
+        }
+    }
+}
+
+/// `answer.following(target)`: an answer whose record is reported later.
+pub trait Following {
+    /// The outcome of answering `self` and following `target`.
+    fn following(self, target: Target) -> Outcome;
+}
+
+impl Following for Answer {
+    fn following(self, target: Target) -> Outcome {
+        Outcome {
+            answer: self,
+            follow_up: Some(target),
+        }
+    }
+}
 
 /// What the registry says about a command.
 #[derive(Debug)]
@@ -120,7 +154,7 @@ pub trait Command<K, H, C, S> {
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>>;
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>>;
 }
 
 /// Every command, in the order `help` lists them.
@@ -184,7 +218,7 @@ pub fn dispatch<'a, K, H, C, S>(
     deps: &'a Deps<'a, K, H, C, S>,
     caller: &'a Caller,
     text: &'a str,
-) -> LocalFuture<'a, Answer>
+) -> LocalFuture<'a, Outcome>
 where
     K: KeyValue + 'static,
     H: HttpClient + 'static,
@@ -203,11 +237,12 @@ where
         else {
             return Answer::private(format!(
                 "Unknown command {name:?}. Try `help` for the list."
-            ));
+            ))
+            .into();
         };
         let spec = command.spec();
         let Ok(scope) = command.scope(args) else {
-            return Answer::private(format!("Usage: {}", spec.usage()));
+            return Answer::private(format!("Usage: {}", spec.usage())).into();
         };
         let Some(role) = spec.role else {
             // No role: the command runs for anyone the platform vouched for.
@@ -224,14 +259,15 @@ where
             return command
                 .run(&ctx, args)
                 .await
-                .unwrap_or_else(|r| Answer::private(refusal_text(&r)));
+                .unwrap_or_else(|r| Answer::private(refusal_text(&r)).into());
         };
         let Some(actor) = &caller.actor else {
             return Answer::private(format!(
                 "Slipway does not know you: ask an admin to add \"{}\" to a person's `chat` \
                  in [access.people].",
                 caller.identity
-            ));
+            ))
+            .into();
         };
         let ctx = Ctx {
             deps,
@@ -241,7 +277,7 @@ where
         if let Some(app) = &scope.app
             && let Err(r) = ctx.require(role, app, scope.environment.as_deref())
         {
-            return Answer::private(refusal_text(&r));
+            return Answer::private(refusal_text(&r)).into();
         }
         let confirm_first = spec.confirm
             && !caller.confirmed
@@ -252,11 +288,11 @@ where
         if confirm_first {
             return confirm::ask(&ctx, text)
                 .await
-                .unwrap_or_else(|r| Answer::private(refusal_text(&r)));
+                .unwrap_or_else(|r| Answer::private(refusal_text(&r)).into());
         }
         command
             .run(&ctx, args)
             .await
-            .unwrap_or_else(|r| Answer::private(refusal_text(&r)))
+            .unwrap_or_else(|r| Answer::private(refusal_text(&r)).into())
     })
 }

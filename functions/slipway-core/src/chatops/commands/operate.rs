@@ -2,9 +2,9 @@
 //! facts on the environment's deployment, recorded as the verified
 //! person's.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, app_env, arg};
+use super::{Command, Ctx, Following, LocalFuture, Outcome, Scope, Spec, Usage, app_env, arg};
 use crate::access::Role;
-use crate::chatops::answer::Answer;
+use crate::chat::Answer;
 use crate::engine::deploy_requests::{self as requests, Operation};
 use crate::engine::{Refusal, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
@@ -52,7 +52,7 @@ async fn operate<K: KeyValue, H, C: Clock, S>(
     ctx: &Ctx<'_, K, H, C, S>,
     args: &[&str],
     op: Operation,
-) -> Result<Answer, Refusal> {
+) -> Result<Outcome, Refusal> {
     let (app, env) = (arg(args, 0)?, arg(args, 1)?);
     let now = ctx.deps.clock.now_ms();
     let person = &ctx.actor.person;
@@ -78,7 +78,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for P
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(operate(ctx, args, Operation::Promote))
     }
 }
@@ -94,7 +94,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for A
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(operate(ctx, args, Operation::Abort))
     }
 }
@@ -127,7 +127,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(async move {
             let (app, env) = (arg(args, 0)?, arg(args, 1)?);
             let to = version(args.get(2..).unwrap_or_default())

@@ -1,8 +1,8 @@
 //! `retry run stage`: start a failed stage again as a new attempt.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage, arg};
+use super::{Command, Ctx, Following, LocalFuture, Outcome, Scope, Spec, Usage, arg};
 use crate::access::Role;
-use crate::chatops::answer::Answer;
+use crate::chat::Answer;
 use crate::engine::retries::retry_stage;
 use crate::engine::{Refusal, Target};
 use crate::pipeline::StageKind;
@@ -40,7 +40,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(async move {
             let (run_id, stage) = (arg(args, 0)?, arg(args, 1)?);
             let run = RunStore::new(ctx.deps.kv)

@@ -1,9 +1,10 @@
 //! `runs app [branch]`: the newest runs.
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage};
+use super::{Command, Ctx, LocalFuture, Outcome, Scope, Spec, Usage};
 use crate::access::Role;
-use crate::chatops::answer::Answer;
-use crate::chatops::views::{branch, recent_runs, run_line};
+use crate::chat::Answer;
+use crate::chat::lines::{branch, run_line};
+use crate::chatops::views::recent_runs;
 use crate::engine::Refusal;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
@@ -42,7 +43,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(async move {
             let app = super::arg(args, 0)?;
             if !ctx.deps.config.apps.contains_key(app) {
@@ -54,10 +55,10 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
             })
             .await?;
             if runs.is_empty() {
-                return Ok(Answer::private(format!("{app} has no runs yet.")));
+                return Ok(Answer::private(format!("{app} has no runs yet.")).into());
             }
             let lines: Vec<String> = runs.iter().map(run_line).collect();
-            Ok(Answer::private(lines.join("\n")))
+            Ok(Answer::private(lines.join("\n")).into())
         })
     }
 }

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use super::{Command, Ctx, LocalFuture, Scope, Spec, Usage};
+use super::{Command, Ctx, LocalFuture, Outcome, Scope, Spec, Usage};
 use crate::access::Role;
-use crate::chatops::answer::Answer;
-use crate::chatops::views::{branch, deployment_line, recent_runs, releases, run_line};
+use crate::chat::Answer;
+use crate::chat::lines::{branch, deployment_line, run_line};
+use crate::chatops::views::{recent_runs, releases};
 use crate::deploy::freeze;
 use crate::engine::Refusal;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
@@ -47,7 +48,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for S
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Answer, Refusal>> {
+    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
         Box::pin(async move {
             let config = ctx.deps.config;
             let apps: Vec<&str> = match args.first() {
@@ -62,14 +63,14 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for S
                     .collect(),
             };
             if apps.is_empty() {
-                return Ok(Answer::private("You may not view any app."));
+                return Ok(Answer::private("You may not view any app.").into());
             }
             let mut lines = Vec::new();
             for app in apps {
                 lines.push(format!("{app}:"));
                 app_status(ctx, app, &mut lines).await?;
             }
-            Ok(Answer::private(lines.join("\n")))
+            Ok(Answer::private(lines.join("\n")).into())
         })
     }
 }

@@ -152,7 +152,10 @@ fn retry(
             .and_then(|p| p.stage(stage))
             .map_or(1, |s| s.retries + 1),
         Effect::ReadPipeline => MAX_PIPELINE_TRIES,
-        Effect::Status { .. } | Effect::Notify { .. } | Effect::RecordOutcome => MAX_NOTICE_TRIES,
+        Effect::Status { .. }
+        | Effect::Notify { .. }
+        | Effect::Reply { .. }
+        | Effect::RecordOutcome => MAX_NOTICE_TRIES,
         // A busy environment or an unreachable build service's status API
         // is waited out; the stage's timeout bounds it.
         Effect::Deploy { .. } | Effect::Poll { .. } => u32::MAX,
@@ -186,7 +189,7 @@ fn retry(
             run.posted
                 .insert(context.clone(), format!("given up: {error}"));
         }
-        Effect::Notify { .. } => {
+        Effect::Notify { .. } | Effect::Reply { .. } => {
             eprintln!("run {}: notice {} given up: {error}", run.id, claim.id);
             run.notices.insert(claim.id.clone());
         }

@@ -35,6 +35,11 @@ pub enum Effect {
     },
     /// Record the run's outcome on its branch (to notice "fixed").
     RecordOutcome,
+    /// Report the run's end to a chat channel a command left on it.
+    Reply {
+        /// Index in the run's `replies`.
+        index: usize,
+    },
     /// Send a notice to one chat target of the app.
     Notify {
         /// Which notice.
@@ -55,7 +60,7 @@ fn on_name(on: NotifyOn) -> &'static str {
 impl Effect {
     /// The intent id: `pipeline`, `trigger/{stage}/{attempt}`,
     /// `deploy/…`, `poll/…`, `status/{context}`, `outcome`,
-    /// `notify/{on}/{target}`.
+    /// `notify/{on}/{target}`, `reply/{index}`.
     pub fn id(&self) -> String {
         match self {
             Effect::ReadPipeline => "pipeline".into(),
@@ -65,6 +70,7 @@ impl Effect {
             Effect::Status { context } => format!("status/{context}"),
             Effect::RecordOutcome => "outcome".into(),
             Effect::Notify { on, target } => format!("notify/{}/{target}", on_name(*on)),
+            Effect::Reply { index } => format!("reply/{index}"),
         }
     }
 
@@ -73,7 +79,7 @@ impl Effect {
     /// post). Work after a response, which the runtime may kill at any
     /// point, carries out only these.
     pub fn may_repeat(&self) -> bool {
-        !matches!(self, Effect::Notify { .. })
+        !matches!(self, Effect::Notify { .. } | Effect::Reply { .. })
     }
 
     /// The effect an intent id names.
@@ -98,6 +104,9 @@ impl Effect {
                 let (stage, attempt) = stage_attempt()?;
                 Effect::Poll { stage, attempt }
             }
+            "reply" => Effect::Reply {
+                index: rest.parse().ok()?,
+            },
             "status" => Effect::Status {
                 context: rest.to_owned(),
             },
@@ -146,6 +155,7 @@ mod tests {
                 on: NotifyOn::Fixed,
                 target: 1,
             },
+            Effect::Reply { index: 2 },
         ] {
             assert_eq!(Effect::parse(&effect.id()), Some(effect));
         }

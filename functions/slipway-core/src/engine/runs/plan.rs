@@ -229,6 +229,12 @@ fn due_polls(run: &RunRecord, settings: &RunSettings, now_ms: u64, wanted: &mut 
 /// The branch's outcome record, then failure and "fixed" notices, once
 /// per chat target.
 fn due_notices(run: &RunRecord, settings: &RunSettings, wanted: &mut BTreeSet<Effect>) {
+    for index in 0..run.replies.len() {
+        let effect = Effect::Reply { index };
+        if !run.notices.contains(&effect.id()) {
+            wanted.insert(effect);
+        }
+    }
     let failed = matches!(run.status, RunStatus::Failed | RunStatus::TimedOut);
     let counts = failed || run.status == RunStatus::Succeeded;
     if counts && run.previous_outcome.is_none() {

@@ -6,7 +6,7 @@ use super::super::statuses::{self, desired_statuses};
 use super::retry_later;
 use crate::builders::TestSummary;
 use crate::engine::Deps;
-use crate::engine::chat::{Delivery, send_to_target};
+use crate::engine::chat::{Delivery, reply_to, send_to_target};
 use crate::engine::repo::{PROVIDER_CALL_TIMEOUT_MS, repo_api};
 use crate::intents::Claimed;
 use crate::notify::{Notice, NotifyOn};
@@ -94,6 +94,28 @@ where
 {
     let notice = notice(run, on, deps.config.public_base());
     match send_to_target(deps, &run.app, index, &notice).await {
+        Delivery::Done => Outcome::Noticed,
+        Delivery::Retry(error) => retry_later(deps.clock, claim, error),
+    }
+}
+
+/// Reports the run's end to chat channel `index` a command left on it.
+pub(super) async fn reply<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    index: usize,
+    claim: &Claimed,
+) -> Outcome
+where
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let Some(pending) = run.replies.get(index) else {
+        return Outcome::Noticed;
+    };
+    let text = crate::chat::lines::run_line(run);
+    match reply_to(deps, pending, text).await {
         Delivery::Done => Outcome::Noticed,
         Delivery::Retry(error) => retry_later(deps.clock, claim, error),
     }

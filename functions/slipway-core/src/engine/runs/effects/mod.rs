@@ -59,6 +59,7 @@ where
         Effect::Status { context } => feedback::post_status(deps, run, context, claim).await,
         Effect::RecordOutcome => feedback::record_outcome(deps, run, claim).await,
         Effect::Notify { on, target } => feedback::notify(deps, run, *on, *target, claim).await,
+        Effect::Reply { index } => feedback::reply(deps, run, *index, claim).await,
     };
     (outcome, Vec::new())
 }

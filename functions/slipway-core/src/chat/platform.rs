@@ -60,7 +60,8 @@ pub struct CommandRequest {
 }
 
 /// Where answers after the response go.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReplyChannel {
     /// Nowhere: the response is the only answer.
     None,

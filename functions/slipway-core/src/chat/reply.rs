@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::answer::Answer;
 use super::platform::{Platform, ReplyChannel};
 use crate::config::ControlPlane;
-use crate::ports::{Clock, HttpClient, HttpRequest, Secrets};
+use crate::ports::{Clock, HttpClient, HttpError, HttpRequest, HttpResponse, Secrets};
 
 /// Timeout of one reply call: Feishu's answer is delivered before the
 /// response (two calls), which Feishu wants within 3 s.
@@ -19,6 +19,47 @@ pub const FEISHU_APP_ID: &str = "feishu_app_id";
 /// The Spin variable holding the Feishu app's secret.
 pub const FEISHU_APP_SECRET: &str = "feishu_app_secret";
 
+/// Why an answer was not delivered (never names the channel's URL).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ReplyError {
+    /// What happened.
+    pub message: String,
+    /// Whether trying again later may work (no answer, a 5xx, a 429).
+    pub retryable: bool,
+}
+
+impl ReplyError {
+    fn refused(message: String) -> ReplyError {
+        ReplyError {
+            message,
+            retryable: false,
+        }
+    }
+
+    fn transport(what: &str, e: &HttpError) -> ReplyError {
+        let why = match e {
+            HttpError::Transport(_) => "connection failed".to_owned(),
+            other => other.to_string(),
+        };
+        ReplyError {
+            message: format!("{what}: {why}"),
+            retryable: !matches!(e, HttpError::Denied),
+        }
+    }
+
+    fn status(what: &str, response: &HttpResponse) -> ReplyError {
+        ReplyError {
+            message: format!(
+                "{what} answered {}: {}",
+                response.status,
+                response.text_snippet(200)
+            ),
+            retryable: response.status >= 500 || response.status == 429,
+        }
+    }
+}
+
 /// Sends `answer` to `channel` in `platform`'s format.
 pub async fn deliver<H: HttpClient, C: Clock, S: Secrets>(
     (http, clock, secrets): (&H, &C, &S),
@@ -26,7 +67,7 @@ pub async fn deliver<H: HttpClient, C: Clock, S: Secrets>(
     platform: &dyn Platform,
     channel: &ReplyChannel,
     answer: &Answer,
-) -> Result<(), String> {
+) -> Result<(), ReplyError> {
     let body = platform.message(answer);
     match channel {
         ReplyChannel::None => Ok(()),
@@ -34,33 +75,27 @@ pub async fn deliver<H: HttpClient, C: Clock, S: Secrets>(
             let response = http
                 .send(HttpRequest::new("POST", url).json(&body), REPLY_TIMEOUT_MS)
                 .await
-                .map_err(|e| format!("response_url: {}", transport(&e)))?;
+                .map_err(|e| ReplyError::transport("response_url", &e))?;
             if response.is_success() {
                 Ok(())
             } else {
-                Err(format!(
-                    "response_url answered {}: {}",
-                    response.status,
-                    response.text_snippet(200)
-                ))
+                Err(ReplyError::status("response_url", &response))
             }
         }
         ReplyChannel::SessionWebhook { url, expires_at_ms } => {
             if clock.now_ms() >= *expires_at_ms {
-                return Err("the DingTalk session webhook has expired".into());
+                return Err(ReplyError::refused(
+                    "the DingTalk session webhook has expired".into(),
+                ));
             }
             let response = http
                 .send(HttpRequest::new("POST", url).json(&body), REPLY_TIMEOUT_MS)
                 .await
-                .map_err(|e| format!("sessionWebhook: {}", transport(&e)))?;
+                .map_err(|e| ReplyError::transport("sessionWebhook", &e))?;
             let answer: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
             match answer.get("errcode").and_then(Value::as_i64) {
                 Some(0) if response.is_success() => Ok(()),
-                _ => Err(format!(
-                    "sessionWebhook answered {}: {}",
-                    response.status,
-                    response.text_snippet(200)
-                )),
+                _ => Err(ReplyError::status("sessionWebhook", &response)),
             }
         }
         ReplyChannel::FeishuReply { message_id } => {
@@ -73,31 +108,18 @@ pub async fn deliver<H: HttpClient, C: Clock, S: Secrets>(
             let response = http
                 .send(request, REPLY_TIMEOUT_MS)
                 .await
-                .map_err(|e| format!("Feishu reply: {}", transport(&e)))?;
-            feishu_ok(&response, "reply")?;
+                .map_err(|e| ReplyError::transport("Feishu reply", &e))?;
+            feishu_ok(&response, "Feishu reply")?;
             Ok(())
         }
     }
 }
 
-/// A transport error without the URL it was for.
-fn transport(e: &crate::ports::HttpError) -> String {
-    match e {
-        crate::ports::HttpError::Transport(_) => "connection failed".into(),
-        other => other.to_string(),
-    }
-}
-
-fn feishu_ok(response: &crate::ports::HttpResponse, what: &str) -> Result<Value, String> {
+fn feishu_ok(response: &HttpResponse, what: &str) -> Result<Value, ReplyError> {
     let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
     match body.get("code").and_then(Value::as_i64) {
         Some(0) if response.is_success() => Ok(body),
-        code => Err(format!(
-            "Feishu {what} failed: HTTP {}, code {:?}, {}",
-            response.status,
-            code,
-            body.get("msg").and_then(Value::as_str).unwrap_or("")
-        )),
+        _ => Err(ReplyError::status(what, response)),
     }
 }
 
@@ -106,12 +128,14 @@ async fn tenant_token<H: HttpClient, S: Secrets>(
     http: &H,
     secrets: &S,
     base: &str,
-) -> Result<String, String> {
+) -> Result<String, ReplyError> {
     let (Some(app_id), Some(app_secret)) = (
         secrets.get(FEISHU_APP_ID).await,
         secrets.get(FEISHU_APP_SECRET).await,
     ) else {
-        return Err("Feishu replies need feishu_app_id and feishu_app_secret".into());
+        return Err(ReplyError::refused(
+            "Feishu replies need feishu_app_id and feishu_app_secret".into(),
+        ));
     };
     let request = HttpRequest::new(
         "POST",
@@ -121,10 +145,10 @@ async fn tenant_token<H: HttpClient, S: Secrets>(
     let response = http
         .send(request, REPLY_TIMEOUT_MS)
         .await
-        .map_err(|e| format!("Feishu token: {}", transport(&e)))?;
-    let body = feishu_ok(&response, "token")?;
+        .map_err(|e| ReplyError::transport("Feishu token", &e))?;
+    let body = feishu_ok(&response, "Feishu token")?;
     body.get("tenant_access_token")
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| "Feishu token: no tenant_access_token in the answer".into())
+        .ok_or_else(|| ReplyError::refused("Feishu token: no tenant_access_token".into()))
 }

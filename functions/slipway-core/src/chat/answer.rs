@@ -1,7 +1,5 @@
 //! What a command answers, before any platform renders it.
 
-use crate::engine::Target;
-
 /// A button under an answer: clicking it sends `command` as its user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Action {
@@ -23,7 +21,7 @@ pub enum Style {
 }
 
 /// A command's answer: plain text (each platform escapes it), who sees
-/// it, buttons, and the record whose progress is reported afterwards.
+/// it, and buttons.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Answer {
     /// The message, lines separated by `\n`.
@@ -32,8 +30,6 @@ pub struct Answer {
     pub public: bool,
     /// Buttons, where the platform has them.
     pub actions: Vec<Action>,
-    /// Reconcile this after answering and report where it got to.
-    pub follow_up: Option<Target>,
 }
 
 impl Answer {
@@ -52,12 +48,6 @@ impl Answer {
             public: true,
             ..Answer::default()
         }
-    }
-
-    /// The same answer, then `target` reconciled and reported.
-    pub fn following(mut self, target: Target) -> Answer {
-        self.follow_up = Some(target);
-        self
     }
 
     /// The same answer with a button.
