@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use slipway_tests::fakes::FakeKubernetes;
+use slipway_tests::fakes::chat::{ChatPlatform, FakeChat};
 use slipway_tests::fakes::chat_replies::FakeChatReplies;
 use slipway_tests::fakes::webhooks::{hmac_sha256, hmac_sha256_hex};
 use slipway_tests::fakes::{base64, encode_component, now_millis};
@@ -44,6 +45,7 @@ struct World {
     env: Env,
     k8s: FakeKubernetes,
     replies: FakeChatReplies,
+    chat: FakeChat,
 }
 
 /// alice pushes (`github:dev`) and deploys; bob and carol approve; dave
@@ -54,8 +56,13 @@ fn world() -> World {
     k8s.set_rollout_step(Some(Duration::from_millis(20)));
     k8s.add_deployment(NS, APP, &[("app", APP)], APP, OLD, 2);
     let replies = FakeChatReplies::start("cli_app", "feishu-app-secret");
+    let chat = FakeChat::start();
     let config = format!(
         r#"
+[[apps.shop-github.notify]]
+type = "slack"
+webhook_secret = "slack_webhook_url"
+on = ["approval"]
 [environments.staging]
 platform = "kubernetes"
 api_server = "{k8s}"
@@ -105,9 +112,15 @@ confirm = true
             &format!("feishu_verification_token={FEISHU_TOKEN}"),
             "feishu_app_id=cli_app",
             "feishu_app_secret=feishu-app-secret",
+            &format!("slack_webhook_url={}", chat.slack_url()),
         ],
     );
-    World { env, k8s, replies }
+    World {
+        env,
+        k8s,
+        replies,
+        chat,
+    }
 }
 
 fn post(env: &Env, path: &str, headers: &[(&str, String)], body: &str) -> (u16, Value, Duration) {
@@ -166,6 +179,32 @@ fn slack_at(
         ("x-slack-signature", format!("v0={sig}")),
     ];
     post(env, "/chat/slack", &headers, &body)
+}
+
+/// A click on a Block Kit button whose value is `command`, by `user`.
+fn slack_click(w: &World, user: &str, command: &str) -> (Value, String) {
+    let url = w.replies.slack_response_url();
+    let payload = json!({
+        "type": "block_actions",
+        "team": { "id": "T1", "domain": "acme" },
+        "user": { "id": user },
+        "actions": [{ "action_id": "slipway-0", "type": "button", "value": command }],
+        "response_url": url,
+    });
+    let body = form(&[("payload", &payload.to_string())]);
+    let ts = now_millis() / 1000;
+    let sig = hmac_sha256_hex(
+        SLACK_SECRET.as_bytes(),
+        format!("v0:{ts}:{body}").as_bytes(),
+    );
+    let headers = [
+        ("x-slack-request-timestamp", ts.to_string()),
+        ("x-slack-signature", format!("v0={sig}")),
+    ];
+    let (status, answer, took) = post(&w.env, "/chat/slack", &headers, &body);
+    assert_eq!(status, 200, "{answer}");
+    assert!(took < Duration::from_secs(3));
+    (answer, url)
 }
 
 fn slack(w: &World, user: &str, text: &str) -> (Value, String) {
@@ -355,7 +394,25 @@ fn a_quorum_of_two_others_approves_and_production_deploys() {
     );
     let (answer, _) = slack(&w, "UDAVE", &approve);
     assert!(text_of(&answer).contains("approver role"), "{answer}");
-    let (answer, _) = slack(&w, "UBOB", &approve);
+    // The app's Slack channel was asked, with buttons bound to attempt 1.
+    let asked = w.chat.wait_for_messages(1, Duration::from_secs(10));
+    let (platform, message) = asked.first().cloned().expect("an approval request");
+    assert_eq!(platform, ChatPlatform::Slack);
+    let text = message.to_string();
+    assert!(
+        text.contains(DIGEST) && text.contains("needs 2 approval(s) for production"),
+        "{text}"
+    );
+    let buttons = message["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .expect("buttons")["elements"]
+        .clone();
+    assert_eq!(buttons[0]["value"], format!("approve {run} approve #1"));
+    assert_eq!(buttons[1]["value"], format!("reject {run} approve #1"));
+    let (answer, _) = slack_click(&w, "UBOB", buttons[0]["value"].as_str().unwrap());
     assert!(text_of(&answer).contains("1 of 2 approvals"), "{answer}");
     assert_eq!(answer["response_type"], "in_channel");
     let (answer, _) = slack(&w, "UBOB", &approve);

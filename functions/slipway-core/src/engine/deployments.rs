@@ -457,5 +457,6 @@ fn deploy_notice(d: &Deployment, public_base: &str) -> Notice {
             "{public_base}/api/apps/{}/environments/{}/releases",
             d.app, d.environment
         )),
+        actions: Vec::new(),
     }
 }

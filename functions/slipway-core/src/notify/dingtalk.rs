@@ -112,6 +112,29 @@ pub(crate) fn render(notice: &Notice) -> Value {
     }
     body.push_str(&tail);
 
+    if !notice.actions.is_empty() {
+        let buttons: Vec<Value> = notice
+            .actions
+            .iter()
+            .map(|a| {
+                let content: String =
+                    url::form_urlencoded::byte_serialize(a.command.as_bytes()).collect();
+                json!({
+                    "title": format::cut_chars(&a.label, 30),
+                    "actionURL": format!("dtmd://dingtalkclient/sendMessage?content={content}"),
+                })
+            })
+            .collect();
+        return json!({
+            "msgtype": "actionCard",
+            "actionCard": {
+                "title": format::cut_chars(&headline, TITLE_MAX_CHARS),
+                "text": body,
+                "btnOrientation": "1",
+                "btns": buttons,
+            },
+        });
+    }
     json!({
         "msgtype": "markdown",
         "markdown": {

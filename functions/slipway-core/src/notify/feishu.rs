@@ -82,12 +82,48 @@ fn json_len(value: &Value) -> usize {
     value.to_string().len()
 }
 
+/// An interactive card with the notice's lines and buttons whose value
+/// carries the command (Feishu sends a click to the app's card callback).
+fn card(notice: &Notice, title: &str) -> Value {
+    let text: Vec<String> = format::detail_lines(notice)
+        .iter()
+        .take(20)
+        .map(|line| plain(line, LINE_MAX_BYTES))
+        .collect();
+    let buttons: Vec<Value> = notice
+        .actions
+        .iter()
+        .map(|a| {
+            json!({
+                "tag": "button",
+                "text": { "tag": "plain_text", "content": a.label },
+                "type": if a.danger { "danger" } else { "primary" },
+                "value": { "command": a.command },
+            })
+        })
+        .collect();
+    json!({
+        "msg_type": "interactive",
+        "card": {
+            "header": { "title": { "tag": "plain_text", "content": title } },
+            "elements": [
+                { "tag": "div", "text": { "tag": "plain_text", "content": text.join("\n") } },
+                { "tag": "action", "actions": buttons },
+                { "tag": "note", "elements": [ { "tag": "plain_text", "content": plain(&format::footer(notice), FOOTER_MAX_BYTES) } ] },
+            ],
+        },
+    })
+}
+
 /// The message body (without `timestamp` and `sign`).
 pub(crate) fn render(notice: &Notice) -> Value {
     let title = defang(&format::cut_chars(
         &format::headline(notice),
         TITLE_MAX_CHARS,
     ));
+    if !notice.actions.is_empty() {
+        return card(notice, &title);
+    }
     let mut tail = Vec::new();
     if let Some(url) = format::safe_link(notice.link.as_deref()) {
         tail.push(json!([{

@@ -44,6 +44,7 @@ pub(crate) fn emoji(on: NotifyOn) -> &'static str {
         NotifyOn::Failure => "❌",
         NotifyOn::Fixed => "✅",
         NotifyOn::Deploy => "🚀",
+        NotifyOn::Approval => "⏸",
     }
 }
 

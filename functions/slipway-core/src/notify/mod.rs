@@ -128,13 +128,33 @@ pub enum NotifyOn {
     Fixed,
     /// A deployment finished.
     Deploy,
+    /// A run waits for approval (with Approve/Reject buttons).
+    Approval,
 }
 
 impl NotifyOn {
     /// Every kind, the default of [`NotifyTarget::on`].
     pub fn all() -> Vec<NotifyOn> {
-        vec![NotifyOn::Failure, NotifyOn::Fixed, NotifyOn::Deploy]
+        vec![
+            NotifyOn::Failure,
+            NotifyOn::Fixed,
+            NotifyOn::Deploy,
+            NotifyOn::Approval,
+        ]
     }
+}
+
+/// A button under a notice: clicking it sends `command` to Slipway as the
+/// clicking user (Slack interactivity, DingTalk `dtmd://` links, Feishu
+/// card callbacks), through the same checks as a typed command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeAction {
+    /// Button label.
+    pub label: String,
+    /// The command line it sends.
+    pub command: String,
+    /// A red button (reject) rather than the primary one.
+    pub danger: bool,
 }
 
 /// One thing worth telling people. All text is plain: each platform
@@ -156,6 +176,10 @@ pub struct Notice {
     pub lines: Vec<String>,
     /// Where to see the run (shown only if it is an absolute http(s) URL).
     pub link: Option<String>,
+    /// Buttons, where the platform has them (the lines should say the
+    /// commands too, for platforms and clients without buttons).
+    #[serde(default)]
+    pub actions: Vec<NoticeAction>,
 }
 
 /// Why a notification was not delivered. Never contains the webhook URL or

@@ -109,6 +109,24 @@ pub(crate) fn render(notice: &Notice) -> Value {
         )]));
     }
 
+    if !notice.actions.is_empty() {
+        let buttons: Vec<Value> = notice
+            .actions
+            .iter()
+            .take(5)
+            .enumerate()
+            .map(|(i, a)| {
+                json!({
+                    "type": "button",
+                    "action_id": format!("slipway-{i}"),
+                    "text": { "type": "plain_text", "text": format::cut_chars(&a.label, 75) },
+                    "style": if a.danger { "danger" } else { "primary" },
+                    "value": format::cut_chars(&a.command, 2000),
+                })
+            })
+            .collect();
+        blocks.push(json!({ "type": "actions", "elements": buttons }));
+    }
     let mut footer = Vec::new();
     if let Some(url) = format::safe_link(notice.link.as_deref()) {
         footer.push(link(&url, &format::link_text(notice)));

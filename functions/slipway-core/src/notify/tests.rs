@@ -29,6 +29,7 @@ pub(super) fn notice() -> Notice {
             "cart::total: expected 3, got 4".into(),
         ],
         link: Some("https://slipway.example.com/runs/r-0042".into()),
+        actions: Vec::new(),
     }
 }
 
@@ -399,4 +400,42 @@ fn feishu_body_stays_within_its_limit_signature_included() {
         .collect();
     assert!(texts.iter().any(|t| t.contains("more lines not shown")));
     assert_eq!(texts.last(), Some(&"slipway · shop · run r-0042"));
+}
+
+#[test]
+fn approval_buttons_render_on_every_platform() {
+    let mut n = notice();
+    n.on = NotifyOn::Approval;
+    n.actions = vec![
+        NoticeAction {
+            label: "Approve".into(),
+            command: "approve shop-42 approve #1".into(),
+            danger: false,
+        },
+        NoticeAction {
+            label: "Reject".into(),
+            command: "reject shop-42 approve #1".into(),
+            danger: true,
+        },
+    ];
+    let slack = render(ChatKind::Slack, &n);
+    let actions = slack["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .unwrap();
+    assert_eq!(actions["elements"][1]["style"], "danger");
+    assert_eq!(actions["elements"][0]["value"], "approve shop-42 approve #1");
+    let ding = render(ChatKind::Dingtalk, &n);
+    assert_eq!(ding["msgtype"], "actionCard");
+    assert_eq!(
+        ding["actionCard"]["btns"][0]["actionURL"],
+        "dtmd://dingtalkclient/sendMessage?content=approve+shop-42+approve+%231"
+    );
+    let feishu = render(ChatKind::Feishu, &n);
+    assert_eq!(feishu["msg_type"], "interactive");
+    let buttons = &feishu["card"]["elements"][1]["actions"];
+    assert_eq!(buttons[1]["value"]["command"], "reject shop-42 approve #1");
+    assert_eq!(buttons[1]["type"], "danger");
 }

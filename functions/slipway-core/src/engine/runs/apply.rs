@@ -155,6 +155,7 @@ fn retry(
         Effect::Status { .. }
         | Effect::Notify { .. }
         | Effect::Reply { .. }
+        | Effect::Ask { .. }
         | Effect::RecordOutcome => MAX_NOTICE_TRIES,
         // A busy environment or an unreachable build service's status API
         // is waited out; the stage's timeout bounds it.
@@ -189,7 +190,7 @@ fn retry(
             run.posted
                 .insert(context.clone(), format!("given up: {error}"));
         }
-        Effect::Notify { .. } | Effect::Reply { .. } => {
+        Effect::Notify { .. } | Effect::Reply { .. } | Effect::Ask { .. } => {
             eprintln!("run {}: notice {} given up: {error}", run.id, claim.id);
             run.notices.insert(claim.id.clone());
         }

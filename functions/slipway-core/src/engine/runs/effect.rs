@@ -35,6 +35,15 @@ pub enum Effect {
     },
     /// Record the run's outcome on its branch (to notice "fixed").
     RecordOutcome,
+    /// Ask one chat target of the app for the approval a stage waits for.
+    Ask {
+        /// The approval stage.
+        stage: String,
+        /// Its attempt.
+        attempt: u32,
+        /// Index of the target in the app's `notify` list.
+        target: usize,
+    },
     /// Report the run's end to a chat channel a command left on it.
     Reply {
         /// Index in the run's `replies`.
@@ -54,13 +63,14 @@ fn on_name(on: NotifyOn) -> &'static str {
         NotifyOn::Failure => "failure",
         NotifyOn::Fixed => "fixed",
         NotifyOn::Deploy => "deploy",
+        NotifyOn::Approval => "approval",
     }
 }
 
 impl Effect {
     /// The intent id: `pipeline`, `trigger/{stage}/{attempt}`,
     /// `deploy/…`, `poll/…`, `status/{context}`, `outcome`,
-    /// `notify/{on}/{target}`, `reply/{index}`.
+    /// `notify/{on}/{target}`, `reply/{index}`, `ask/{stage}/{attempt}/{target}`.
     pub fn id(&self) -> String {
         match self {
             Effect::ReadPipeline => "pipeline".into(),
@@ -71,6 +81,11 @@ impl Effect {
             Effect::RecordOutcome => "outcome".into(),
             Effect::Notify { on, target } => format!("notify/{}/{target}", on_name(*on)),
             Effect::Reply { index } => format!("reply/{index}"),
+            Effect::Ask {
+                stage,
+                attempt,
+                target,
+            } => format!("ask/{stage}/{attempt}/{target}"),
         }
     }
 
@@ -79,7 +94,10 @@ impl Effect {
     /// post). Work after a response, which the runtime may kill at any
     /// point, carries out only these.
     pub fn may_repeat(&self) -> bool {
-        !matches!(self, Effect::Notify { .. } | Effect::Reply { .. })
+        !matches!(
+            self,
+            Effect::Notify { .. } | Effect::Reply { .. } | Effect::Ask { .. }
+        )
     }
 
     /// The effect an intent id names.
@@ -103,6 +121,15 @@ impl Effect {
             "poll" => {
                 let (stage, attempt) = stage_attempt()?;
                 Effect::Poll { stage, attempt }
+            }
+            "ask" => {
+                let (rest, target) = rest.rsplit_once('/')?;
+                let (stage, attempt) = rest.rsplit_once('/')?;
+                Effect::Ask {
+                    stage: stage.to_owned(),
+                    attempt: attempt.parse().ok()?,
+                    target: target.parse().ok()?,
+                }
             }
             "reply" => Effect::Reply {
                 index: rest.parse().ok()?,
@@ -156,6 +183,11 @@ mod tests {
                 target: 1,
             },
             Effect::Reply { index: 2 },
+            Effect::Ask {
+                stage: "approve".into(),
+                attempt: 2,
+                target: 0,
+            },
         ] {
             assert_eq!(Effect::parse(&effect.id()), Some(effect));
         }

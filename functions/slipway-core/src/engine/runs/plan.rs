@@ -41,7 +41,7 @@ impl RunSettings {
                 a.notify
                     .iter()
                     .map(|t| {
-                        [NotifyOn::Failure, NotifyOn::Fixed]
+                        [NotifyOn::Failure, NotifyOn::Fixed, NotifyOn::Approval]
                             .into_iter()
                             .filter(|on| t.wants(*on))
                             .collect()
@@ -97,6 +97,7 @@ pub fn plan_run(
         time_out_stages(run, now_ms);
         start_ready_stages(run, settings, now_ms, &mut wanted);
         due_polls(run, settings, now_ms, &mut wanted);
+        due_asks(run, settings, &mut wanted);
     }
     if settings.post_statuses {
         for status in desired_statuses(run, &settings.public_base) {
@@ -222,6 +223,26 @@ fn due_polls(run: &RunRecord, settings: &RunSettings, now_ms: u64, wanted: &mut 
                 stage: stage.name.clone(),
                 attempt: record.attempt,
             });
+        }
+    }
+}
+
+/// Approval stages waiting for people ask each chat target that wants
+/// approvals, once per attempt.
+fn due_asks(run: &RunRecord, settings: &RunSettings, wanted: &mut BTreeSet<Effect>) {
+    for (name, stage) in &run.stages {
+        if stage.status != StageStatus::WaitingForApproval || stage.approval.is_none() {
+            continue;
+        }
+        for (target, wants) in settings.notify.iter().enumerate() {
+            let effect = Effect::Ask {
+                stage: name.clone(),
+                attempt: stage.attempt,
+                target,
+            };
+            if wants.contains(&NotifyOn::Approval) && !run.notices.contains(&effect.id()) {
+                wanted.insert(effect);
+            }
         }
     }
 }

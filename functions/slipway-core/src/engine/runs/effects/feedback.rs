@@ -52,7 +52,7 @@ where
     }
 }
 
-fn branch(run: &RunRecord) -> &str {
+pub(super) fn branch(run: &RunRecord) -> &str {
     let r = &run.trigger.git_ref;
     r.strip_prefix("refs/heads/")
         .or_else(|| r.strip_prefix("refs/tags/"))
@@ -129,6 +129,7 @@ fn notice(run: &RunRecord, on: NotifyOn, public_base: &str) -> Notice {
         NotifyOn::Failure => failure_title(run, &mut lines),
         NotifyOn::Fixed => format!("{} #{} passed again", run.app, run.number),
         NotifyOn::Deploy => format!("{} #{} deployed", run.app, run.number),
+        NotifyOn::Approval => format!("{} #{} waits for approval", run.app, run.number),
     };
     Notice {
         on,
@@ -138,6 +139,7 @@ fn notice(run: &RunRecord, on: NotifyOn, public_base: &str) -> Notice {
         title,
         lines,
         link: Some(format!("{public_base}/api/runs/{}", run.id)),
+        actions: Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`Outcome`] for [`apply`](super::apply::apply) and the other records it
 //! touched (a deployment it asked for), never writing the run itself.
 
+mod asks;
 mod build;
 mod deploy_stage;
 mod feedback;
@@ -60,6 +61,11 @@ where
         Effect::RecordOutcome => feedback::record_outcome(deps, run, claim).await,
         Effect::Notify { on, target } => feedback::notify(deps, run, *on, *target, claim).await,
         Effect::Reply { index } => feedback::reply(deps, run, *index, claim).await,
+        Effect::Ask {
+            stage,
+            attempt,
+            target,
+        } => asks::ask(deps, run, stage, *attempt, *target, claim).await,
     };
     (outcome, Vec::new())
 }
