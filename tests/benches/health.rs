@@ -11,14 +11,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use slipway_tests::load::env_or;
 use slipway_tests::{APP_TEST_VARIABLES, Host, TempDir, app_manifest};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn cold_start(manifest: &std::path::Path) -> (Duration, Host) {
     let started = Instant::now();

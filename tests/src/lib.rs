@@ -2,6 +2,7 @@
 //! loopback port with real `.wasm` components, and talks HTTP to it.
 
 pub mod fakes;
+pub mod load;
 pub mod pipeline_env;
 
 use std::io::{BufRead, BufReader, Read, Write};

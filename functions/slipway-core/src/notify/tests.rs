@@ -426,7 +426,10 @@ fn approval_buttons_render_on_every_platform() {
         .find(|b| b["type"] == "actions")
         .unwrap();
     assert_eq!(actions["elements"][1]["style"], "danger");
-    assert_eq!(actions["elements"][0]["value"], "approve shop-42 approve #1");
+    assert_eq!(
+        actions["elements"][0]["value"],
+        "approve shop-42 approve #1"
+    );
     let ding = render(ChatKind::Dingtalk, &n);
     assert_eq!(ding["msgtype"], "actionCard");
     assert_eq!(
