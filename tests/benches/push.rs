@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use slipway_tests::load::{drive, env_or};
 use slipway_tests::pipeline_env::{Env, PIPELINE, sha};
