@@ -64,6 +64,7 @@ fn view(d: &Deployment) -> serde_json::Value {
         "digest": d.digest,
         "strategy": d.strategy.name(),
         "requested_by": d.requested_by,
+        "operated_by": d.operated_by,
         "run": d.stage.as_ref().map(|s| &s.run),
         "stage": d.stage.as_ref().map(|s| &s.stage),
         "status": d.status,

@@ -8,7 +8,7 @@
 //! type = "dingtalk"                  # slack | dingtalk | feishu
 //! webhook_secret = "shop_dingtalk"   # Spin variable holding the webhook URL
 //! sign_secret = "shop_dingtalk_sign" # dingtalk/feishu: variable holding the signing secret
-//! on = ["failure", "fixed"]          # default: failure, fixed and deploy
+//! on = ["failure", "fixed"]          # default: failure, fixed, deploy and approval
 //! ```
 //!
 //! The webhook URL is itself a credential (whoever has it can post), so it
