@@ -18,6 +18,7 @@ pub mod notify;
 pub mod pipeline;
 pub mod ports;
 pub mod providers;
+pub mod replies;
 pub mod runs;
 #[cfg(test)]
 mod testing;

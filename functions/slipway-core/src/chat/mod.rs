@@ -15,14 +15,19 @@ pub mod reply;
 pub mod seal;
 mod slack;
 
+pub use crate::replies::PendingReply;
 pub use answer::{Action, Answer, Style};
-pub use platform::{PLATFORMS, Platform, ReplyChannel, platform};
-pub use seal::PendingReply;
+pub use platform::{Platform, ReplyChannel};
 
-/// The Spin variables of the chat platforms' request verification.
-pub fn secret_names() -> Vec<&'static str> {
-    PLATFORMS
-        .iter()
-        .flat_map(|p| p.secret_names().iter().copied())
-        .collect()
+/// Every platform, by route segment (`/chat/{name}`).
+pub static PLATFORMS: [&(dyn Platform + Sync); 4] = [
+    &slack::Slack,
+    &mattermost::Mattermost,
+    &dingtalk::DingTalk,
+    &feishu::Feishu,
+];
+
+/// The platform served at `/chat/{name}`.
+pub fn platform(name: &str) -> Option<&'static (dyn Platform + Sync)> {
+    PLATFORMS.iter().copied().find(|p| p.name() == name)
 }

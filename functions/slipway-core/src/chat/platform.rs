@@ -6,22 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::answer::Answer;
-use super::{dingtalk, feishu, mattermost, slack};
 use crate::access::ChatIdentity;
 use crate::providers::Headers;
-
-/// Every platform, by route segment (`/chat/{name}`).
-pub static PLATFORMS: [&(dyn Platform + Sync); 4] = [
-    &slack::Slack,
-    &mattermost::Mattermost,
-    &dingtalk::DingTalk,
-    &feishu::Feishu,
-];
-
-/// The platform served at `/chat/{name}`.
-pub fn platform(name: &str) -> Option<&'static (dyn Platform + Sync)> {
-    PLATFORMS.iter().copied().find(|p| p.name() == name)
-}
 
 /// A request as received: headers and raw body bytes (signatures cover
 /// the raw bytes, so nothing is parsed before verification).

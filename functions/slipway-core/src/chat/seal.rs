@@ -9,7 +9,6 @@ use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 
 use super::platform::ReplyChannel;
 use crate::providers::signature::{ct_eq, hmac_sha256};
@@ -23,19 +22,6 @@ pub enum SealError {
     /// The key cannot be used.
     #[error("the sealing key cannot be used")]
     Key,
-}
-
-/// A reply channel waiting on a record for the engine's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingReply {
-    /// The platform's route name.
-    pub platform: String,
-    /// The sealed [`ReplyChannel`].
-    pub sealed: String,
-    /// Whether the report is for the whole channel.
-    pub public: bool,
-    /// After this the channel no longer takes posts (Slack: 30 minutes).
-    pub expires_at_ms: u64,
 }
 
 fn keys(secret: &str) -> Result<([u8; 32], [u8; 32]), SealError> {

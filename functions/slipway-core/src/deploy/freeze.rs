@@ -3,23 +3,10 @@
 //! and a person locking it are decided by the same compare-and-swap. A
 //! deployment already running goes on; no new one starts until unlocked.
 
-use serde::{Deserialize, Serialize};
-
-use super::records::{Lock, lock_key};
+pub use super::lock::Freeze;
+use super::lock::{Lock, lock_key};
 use crate::cells::{self, CellError};
 use crate::ports::KeyValue;
-
-/// Who locked an environment, when and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Freeze {
-    /// The person.
-    pub by: String,
-    /// Why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Since when.
-    pub since_ms: u64,
-}
 
 /// The lock record of `app` in `env` as it is (a fresh one if never used).
 pub async fn state(kv: &impl KeyValue, app: &str, env: &str) -> Result<Lock, CellError> {

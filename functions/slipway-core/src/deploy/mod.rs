@@ -5,6 +5,7 @@
 pub mod docker;
 pub mod freeze;
 pub mod kubernetes;
+pub mod lock;
 pub mod platform;
 pub mod records;
 mod types;

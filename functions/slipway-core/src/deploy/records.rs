@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::lock::{Lock, lock_key};
 use super::platform::Rollout;
 use super::{StepOutcome, Strategy};
 use crate::intents::Intents;
@@ -118,7 +119,7 @@ pub struct Deployment {
     pub done: BTreeSet<String>,
     /// Chat channels waiting for the deployment's end (sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub replies: Vec<crate::chat::PendingReply>,
+    pub replies: Vec<crate::replies::PendingReply>,
 }
 
 /// The claim of one request on a deployment's platform calls: only its
@@ -199,36 +200,6 @@ impl Deployment {
     }
 }
 
-/// Who holds an environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lock {
-    /// Goes up with every change.
-    pub version: u64,
-    /// The deployment holding it.
-    pub holder: Option<String>,
-    /// Since when.
-    pub since_ms: Option<u64>,
-    /// When a holder that stopped renewing it loses it.
-    pub expires_at_ms: Option<u64>,
-    /// A person locked the environment: no new deployment starts until
-    /// they (or another deployer) unlock it ([`super::freeze`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub frozen: Option<super::freeze::Freeze>,
-}
-
-impl Lock {
-    /// Never held, not frozen.
-    pub fn fresh() -> Lock {
-        Lock {
-            version: 1,
-            holder: None,
-            since_ms: None,
-            expires_at_ms: None,
-            frozen: None,
-        }
-    }
-}
-
 /// Deployment storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
@@ -246,11 +217,6 @@ pub enum RecordError {
 /// Deployments and locks of one store.
 pub struct Records<'a, K> {
     kv: &'a K,
-}
-
-/// Key of an environment's lock record.
-pub(super) fn lock_key(app: &str, env: &str) -> String {
-    format!("lock/{app}/{env}")
 }
 
 /// Key of deployment `number`.

@@ -306,7 +306,7 @@ pub struct RunRecord {
     pub previous_outcome: Option<String>,
     /// Chat channels waiting for the run's end (sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub replies: Vec<crate::chat::PendingReply>,
+    pub replies: Vec<crate::replies::PendingReply>,
 }
 
 /// The parts of an event the pipeline's triggers look at, kept on a run
