@@ -144,11 +144,9 @@ impl Platform for DingTalk {
             .actions
             .iter()
             .map(|a| {
-                let content: String =
-                    url::form_urlencoded::byte_serialize(a.command.as_bytes()).collect();
                 json!({
                     "title": a.label,
-                    "actionURL": format!("dtmd://dingtalkclient/sendMessage?content={content}"),
+                    "actionURL": crate::notify::dingtalk::send_message_link(&a.command),
                 })
             })
             .collect();

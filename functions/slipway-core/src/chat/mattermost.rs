@@ -74,10 +74,7 @@ impl Platform for Mattermost {
         }
         let slash: SlashCommand = serde_urlencoded::from_bytes(request.body)
             .map_err(|e| Rejection::BadRequest(format!("not a slash command: {e}")))?;
-        let reply = slash
-            .response_url
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-            .map_or(ReplyChannel::None, ReplyChannel::ResponseUrl);
+        let reply = ReplyChannel::response_url(slash.response_url);
         Ok(Inbound::Command(CommandRequest {
             identity: ChatIdentity {
                 platform: "mattermost".into(),

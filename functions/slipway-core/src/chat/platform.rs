@@ -67,6 +67,14 @@ pub enum ReplyChannel {
     },
 }
 
+impl ReplyChannel {
+    /// A `response_url` field: the channel when it is an http(s) URL.
+    pub fn response_url(url: Option<String>) -> ReplyChannel {
+        url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .map_or(ReplyChannel::None, ReplyChannel::ResponseUrl)
+    }
+}
+
 /// Why a request was turned away.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {

@@ -99,11 +99,6 @@ fn escaped(text: &str, max: usize) -> String {
     escape_within(text, max, Measure::Chars, crate::notify::slack::escape)
 }
 
-fn reply_channel(url: Option<String>) -> ReplyChannel {
-    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .map_or(ReplyChannel::None, ReplyChannel::ResponseUrl)
-}
-
 impl Platform for Slack {
     fn name(&self) -> &'static str {
         "slack"
@@ -144,7 +139,7 @@ impl Platform for Slack {
                     user: click.user.id,
                 },
                 text: command,
-                reply: reply_channel(click.response_url),
+                reply: ReplyChannel::response_url(click.response_url),
                 event_id: None,
             }));
         }
@@ -157,7 +152,7 @@ impl Platform for Slack {
                 user: slash.user_id,
             },
             text: slash.text,
-            reply: reply_channel(slash.response_url),
+            reply: ReplyChannel::response_url(slash.response_url),
             event_id: None,
         }))
     }

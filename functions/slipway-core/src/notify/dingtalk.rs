@@ -72,6 +72,13 @@ fn link_target(url: &Url) -> String {
     url.as_str().replace('(', "%28").replace(')', "%29")
 }
 
+/// A link that makes the DingTalk client send `text` as the clicking
+/// user, in the conversation the card is in (an ActionCard button).
+pub(crate) fn send_message_link(text: &str) -> String {
+    let content: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+    format!("dtmd://dingtalkclient/sendMessage?content={content}")
+}
+
 /// The message body.
 pub(crate) fn render(notice: &Notice) -> Value {
     let headline = format::headline(notice);
@@ -117,11 +124,9 @@ pub(crate) fn render(notice: &Notice) -> Value {
             .actions
             .iter()
             .map(|a| {
-                let content: String =
-                    url::form_urlencoded::byte_serialize(a.command.as_bytes()).collect();
                 json!({
                     "title": format::cut_chars(&a.label, 30),
-                    "actionURL": format!("dtmd://dingtalkclient/sendMessage?content={content}"),
+                    "actionURL": send_message_link(&a.command),
                 })
             })
             .collect();

@@ -5,11 +5,11 @@
 //! attempt).
 
 use super::super::apply::Outcome;
+use super::delivered;
 use super::feedback::branch;
-use super::retry_later;
 use crate::builders::TestSummary;
 use crate::engine::Deps;
-use crate::engine::chat::{Delivery, send_to_target};
+use crate::engine::chat::send_to_target;
 use crate::intents::Claimed;
 use crate::notify::{Notice, NoticeAction, NotifyOn};
 use crate::ports::{Clock, HttpClient, Secrets};
@@ -38,10 +38,11 @@ where
         return Outcome::Noticed;
     }
     let notice = approval_notice(run, stage, attempt, deps.config.public_base());
-    match send_to_target(deps, &run.app, target, &notice).await {
-        Delivery::Done => Outcome::Noticed,
-        Delivery::Retry(error) => retry_later(deps.clock, claim, error),
-    }
+    delivered(
+        deps.clock,
+        claim,
+        send_to_target(deps, &run.app, target, &notice).await,
+    )
 }
 
 /// The message asking for `stage`'s approval.

@@ -3,10 +3,10 @@
 
 use super::super::apply::Outcome;
 use super::super::statuses::{self, desired_statuses};
-use super::retry_later;
+use super::{delivered, retry_later};
 use crate::builders::TestSummary;
 use crate::engine::Deps;
-use crate::engine::chat::{Delivery, reply_to, send_to_target};
+use crate::engine::chat::{reply_to, send_to_target};
 use crate::engine::repo::{PROVIDER_CALL_TIMEOUT_MS, repo_api};
 use crate::intents::Claimed;
 use crate::notify::{Notice, NotifyOn};
@@ -93,10 +93,11 @@ where
     S: Secrets,
 {
     let notice = notice(run, on, deps.config.public_base());
-    match send_to_target(deps, &run.app, index, &notice).await {
-        Delivery::Done => Outcome::Noticed,
-        Delivery::Retry(error) => retry_later(deps.clock, claim, error),
-    }
+    delivered(
+        deps.clock,
+        claim,
+        send_to_target(deps, &run.app, index, &notice).await,
+    )
 }
 
 /// Reports the run's end to chat channel `index` a command left on it.
@@ -115,10 +116,7 @@ where
         return Outcome::Noticed;
     };
     let text = crate::chat::lines::run_line(run);
-    match reply_to(deps, pending, text).await {
-        Delivery::Done => Outcome::Noticed,
-        Delivery::Retry(error) => retry_later(deps.clock, claim, error),
-    }
+    delivered(deps.clock, claim, reply_to(deps, pending, text).await)
 }
 
 /// The notice for a run that ended.

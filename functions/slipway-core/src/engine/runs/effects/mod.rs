@@ -9,6 +9,7 @@ mod feedback;
 
 use super::apply::Outcome;
 use super::effect::Effect;
+use crate::engine::chat::Delivery;
 use crate::engine::repo::{self, PipelineFile};
 use crate::engine::{Deps, Target};
 use crate::intents::Claimed;
@@ -30,6 +31,14 @@ pub(super) fn retry_later<C: Clock>(clock: &C, claim: &Claimed, error: String) -
     Outcome::Retry {
         at_ms: clock.now_ms() + backoff_ms(claim.tries),
         error,
+    }
+}
+
+/// A chat post's delivery as an outcome: done, or try again later.
+pub(super) fn delivered<C: Clock>(clock: &C, claim: &Claimed, delivery: Delivery) -> Outcome {
+    match delivery {
+        Delivery::Done => Outcome::Noticed,
+        Delivery::Retry(error) => retry_later(clock, claim, error),
     }
 }
 
