@@ -1,6 +1,7 @@
 //! Harness for end-to-end tests: starts the real `slipway` host binary on a
 //! loopback port with real `.wasm` components, and talks HTTP to it.
 
+pub mod chat_env;
 pub mod fakes;
 pub mod load;
 pub mod pipeline_env;

@@ -5,247 +5,12 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use slipway_tests::fakes::FakeKubernetes;
-use slipway_tests::fakes::chat::{ChatPlatform, FakeChat};
+use slipway_tests::chat_env::*;
+use slipway_tests::fakes::chat::ChatPlatform;
 use slipway_tests::fakes::chat_replies::FakeChatReplies;
-use slipway_tests::fakes::webhooks::{hmac_sha256, hmac_sha256_hex};
-use slipway_tests::fakes::{base64, encode_component, now_millis};
-use slipway_tests::pipeline_env::*;
-
-const APP: &str = "shop-github";
-const NS: &str = "shop";
-const OLD: &str = "registry.example.com/acme/shop:1.0.0";
-const DIGEST: &str = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b";
-const SLACK_SECRET: &str = "slack-signing-secret";
-const MM_TOKEN: &str = "mattermost-command-token";
-const DINGTALK_SECRET: &str = "dingtalk-app-secret";
-const FEISHU_TOKEN: &str = "feishu-verification-token";
-const COMMANDS: [&str; 14] = [
-    "help", "status", "runs", "deploy", "promote", "abort", "rollback", "approve", "reject",
-    "lock", "unlock", "retry", "confirm", "whoami",
-];
-
-const PIPELINE: &str = r#"
-[stages.image]
-kind = "build"
-service = "jenkins"
-job = "shop/image"
-
-[stages.approve]
-kind = "approval"
-needs = ["image"]
-
-[stages.production]
-kind = "deploy"
-environment = "production"
-needs = ["approve"]
-"#;
-
-struct World {
-    env: Env,
-    k8s: FakeKubernetes,
-    replies: FakeChatReplies,
-    chat: FakeChat,
-}
-
-/// alice pushes (`github:dev`) and deploys; bob and carol approve; dave
-/// only views. Production needs two approvals and confirmed deploys.
-fn world() -> World {
-    let k8s = FakeKubernetes::start("k8s-token");
-    k8s.add_namespace(NS);
-    k8s.set_rollout_step(Some(Duration::from_millis(20)));
-    k8s.add_deployment(NS, APP, &[("app", APP)], APP, OLD, 2);
-    let replies = FakeChatReplies::start("cli_app", "feishu-app-secret");
-    let chat = FakeChat::start();
-    let config = format!(
-        r#"
-[[apps.shop-github.notify]]
-type = "slack"
-webhook_secret = "slack_webhook_url"
-on = ["approval"]
-[environments.staging]
-platform = "kubernetes"
-api_server = "{k8s}"
-namespace = "{NS}"
-token_secret = "kubernetes_token"
-[environments.production]
-platform = "kubernetes"
-api_server = "{k8s}"
-namespace = "{NS}"
-token_secret = "kubernetes_token"
-[chat]
-feishu_api_base = "{feishu}"
-[access.people.alice]
-chat = ["slack:T1:UALICE"]
-git = ["github:dev"]
-[access.people.bob]
-chat = ["slack:T1:UBOB", "mattermost:team1:ubob", "dingtalk:corp1:staffbob", "feishu:tk1:ou_bob"]
-[access.people.carol]
-chat = ["slack:T1:UCAROL"]
-[access.people.dave]
-chat = ["slack:T1:UDAVE"]
-[access.groups]
-approvers = ["bob", "carol"]
-[[access.grants]]
-role = "deployer"
-to = ["alice"]
-[[access.grants]]
-role = "approver"
-to = ["group:approvers", "alice"]
-[[access.grants]]
-role = "viewer"
-to = ["dave"]
-[access.environments.production]
-approvals = 2
-confirm = true
-"#,
-        k8s = k8s.url(),
-        feishu = replies.feishu_api_base(),
-    );
-    let env = Env::start_with(
-        &config,
-        &[
-            "kubernetes_token=k8s-token",
-            &format!("slack_signing_secret={SLACK_SECRET}"),
-            &format!("mattermost_command_token={MM_TOKEN}"),
-            &format!("dingtalk_app_secret={DINGTALK_SECRET}"),
-            &format!("feishu_verification_token={FEISHU_TOKEN}"),
-            "feishu_app_id=cli_app",
-            "feishu_app_secret=feishu-app-secret",
-            &format!("slack_webhook_url={}", chat.slack_url()),
-        ],
-    );
-    World {
-        env,
-        k8s,
-        replies,
-        chat,
-    }
-}
-
-fn post(env: &Env, path: &str, headers: &[(&str, String)], body: &str) -> (u16, Value, Duration) {
-    let started = Instant::now();
-    let mut request = ureq::post(&env.host.url(path));
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let (status, text) = match request.send_string(body) {
-        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
-        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
-        Err(e) => panic!("{path}: {e}"),
-    };
-    let took = started.elapsed();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        took,
-    )
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    let pairs: Vec<String> = fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode_component(v)))
-        .collect();
-    pairs.join("&")
-}
-
-/// A slash command from `user`, signed at `ts` (seconds).
-fn slack_at(
-    env: &Env,
-    user: &str,
-    text: &str,
-    response_url: &str,
-    ts: u64,
-) -> (u16, Value, Duration) {
-    let body = form(&[
-        ("token", "legacy"),
-        ("team_id", "T1"),
-        ("user_id", user),
-        ("command", "/slipway"),
-        ("text", text),
-        ("response_url", response_url),
-    ]);
-    let sig = hmac_sha256_hex(
-        SLACK_SECRET.as_bytes(),
-        format!("v0:{ts}:{body}").as_bytes(),
-    );
-    let headers = [
-        (
-            "content-type",
-            "application/x-www-form-urlencoded".to_owned(),
-        ),
-        ("x-slack-request-timestamp", ts.to_string()),
-        ("x-slack-signature", format!("v0={sig}")),
-    ];
-    post(env, "/chat/slack", &headers, &body)
-}
-
-/// A click on a Block Kit button whose value is `command`, by `user`.
-fn slack_click(w: &World, user: &str, command: &str) -> (Value, String) {
-    let url = w.replies.slack_response_url();
-    let payload = json!({
-        "type": "block_actions",
-        "team": { "id": "T1", "domain": "acme" },
-        "user": { "id": user },
-        "actions": [{ "action_id": "slipway-0", "type": "button", "value": command }],
-        "response_url": url,
-    });
-    let body = form(&[("payload", &payload.to_string())]);
-    let ts = now_millis() / 1000;
-    let sig = hmac_sha256_hex(
-        SLACK_SECRET.as_bytes(),
-        format!("v0:{ts}:{body}").as_bytes(),
-    );
-    let headers = [
-        ("x-slack-request-timestamp", ts.to_string()),
-        ("x-slack-signature", format!("v0={sig}")),
-    ];
-    let (status, answer, took) = post(&w.env, "/chat/slack", &headers, &body);
-    assert_eq!(status, 200, "{answer}");
-    assert!(took < Duration::from_secs(3));
-    (answer, url)
-}
-
-fn slack(w: &World, user: &str, text: &str) -> (Value, String) {
-    let url = w.replies.slack_response_url();
-    let (status, body, took) = slack_at(&w.env, user, text, &url, now_millis() / 1000);
-    assert_eq!(status, 200, "{text}: {body}");
-    assert!(took < Duration::from_secs(3), "{text} took {took:?}");
-    (body, url)
-}
-
-fn text_of(answer: &Value) -> String {
-    answer["text"].as_str().unwrap_or_default().to_owned()
-}
-
-fn run_waiting_for_approval(w: &World, sha: &str) -> String {
-    w.env.commit("github", sha, PIPELINE);
-    let (status, reply) = w.env.hook("github", &w.env.push("github", "main", sha));
-    assert_eq!(status, 202, "{reply}");
-    let run = reply["run"].as_str().unwrap().to_owned();
-    let record = w.env.run(&run);
-    assert_eq!(record["stages"]["image"]["status"], "running", "{record}");
-    let result = json!({
-        "status": "succeeded",
-        "artifacts": { "image": format!("registry.example.com/acme/shop@{DIGEST}") },
-    });
-    let token = w.env.callback_token(&run, "image", 1);
-    let (status, reply) = w.env.callback(
-        &run,
-        "image",
-        &token,
-        "application/json",
-        result.to_string().as_bytes(),
-    );
-    assert_eq!(status, 200, "{reply}");
-    let record = w.env.run(&run);
-    assert_eq!(
-        record["stages"]["approve"]["status"], "waiting-for-approval",
-        "{record}"
-    );
-    run
-}
+use slipway_tests::fakes::webhooks::hmac_sha256;
+use slipway_tests::fakes::{base64, now_millis};
+use slipway_tests::pipeline_env::sha;
 
 #[test]
 fn slack_requests_are_verified_and_help_lists_every_command() {
@@ -337,8 +102,10 @@ fn mattermost_dingtalk_and_feishu_verify_and_answer() {
     let headers = [("timestamp", ms.to_string()), ("sign", sign.clone())];
     let (status, answer, _) = post(&w.env, "/chat/dingtalk", &headers, &message);
     assert_eq!(status, 200, "{answer}");
+    let posted = w.replies.posts(&session);
+    assert_eq!(posted.len(), 1, "the answer goes to the session webhook");
     assert_eq!(
-        answer["text"]["content"],
+        posted[0]["text"]["content"],
         "You are bob (dingtalk:corp1:staffbob)."
     );
     let (_, again, _) = post(&w.env, "/chat/dingtalk", &headers, &message);
@@ -352,13 +119,14 @@ fn mattermost_dingtalk_and_feishu_verify_and_answer() {
     let stale = [("timestamp", (ms - 3_700_000).to_string()), ("sign", sign)];
     assert_eq!(post(&w.env, "/chat/dingtalk", &stale, &message).0, 401);
 
+    // Feishu with an Encrypt Key: every body encrypted, events signed.
     let challenge =
         json!({ "challenge": "abc", "token": FEISHU_TOKEN, "type": "url_verification" });
-    let (status, answer, _) = post(&w.env, "/chat/feishu", &[], &challenge.to_string());
+    let (status, answer, _) = post(&w.env, "/chat/feishu", &[], &feishu_sealed(&challenge));
     assert_eq!((status, answer), (200, json!({ "challenge": "abc" })));
     let forged = json!({ "challenge": "abc", "token": "nope", "type": "url_verification" });
     assert_eq!(
-        post(&w.env, "/chat/feishu", &[], &forged.to_string()).0,
+        post(&w.env, "/chat/feishu", &[], &feishu_sealed(&forged)).0,
         401
     );
     let event = json!({
@@ -369,16 +137,40 @@ fn mattermost_dingtalk_and_feishu_verify_and_answer() {
             "message": { "message_id": "om_1", "message_type": "text", "content": "{\"text\":\"@_user_1 whoami\"}" }
         }
     });
-    let (status, _, took) = post(&w.env, "/chat/feishu", &[], &event.to_string());
+    let body = feishu_sealed(&event);
+    assert_eq!(post(&w.env, "/chat/feishu", &[], &body).0, 401, "unsigned");
+    let (status, _, took) = post(&w.env, "/chat/feishu", &feishu_signed(&body), &body);
     assert_eq!(status, 200);
     assert!(took < Duration::from_secs(3));
     let posts = w.replies.wait_posts("om_1", 1, Duration::from_secs(10));
     assert_eq!(posts.len(), 1, "the answer is a reply through the IM API");
+    let content = posts[0]["content"].as_str().unwrap();
     assert!(
-        posts[0]["content"]
-            .as_str()
-            .unwrap()
-            .contains("You are bob (feishu:tk1:ou_bob)")
+        content.contains("You are bob (feishu:tk1:ou_bob)"),
+        "{content}"
+    );
+    // A card button's click, as Feishu's card callback sends it.
+    let click = json!({
+        "schema": "2.0",
+        "header": { "event_id": "ev-2", "event_type": "card.action.trigger", "token": FEISHU_TOKEN, "tenant_key": "tk1" },
+        "event": {
+            "operator": { "open_id": "ou_bob" },
+            "action": { "tag": "button", "value": { "command": "whoami" } },
+            "context": { "open_message_id": "om_card" }
+        }
+    });
+    let body = feishu_sealed(&click);
+    let (status, toast, _) = post(&w.env, "/chat/feishu", &feishu_signed(&body), &body);
+    assert_eq!(status, 200);
+    assert_eq!(
+        toast["toast"]["content"],
+        "You are bob (feishu:tk1:ou_bob)."
+    );
+    assert_eq!(
+        w.replies
+            .wait_posts("om_card", 1, Duration::from_secs(10))
+            .len(),
+        1
     );
 }
 
@@ -447,28 +239,6 @@ fn a_quorum_of_two_others_approves_and_production_deploys() {
     // engine (after progress, when the answering instance lived on).
     let ended = wait_for_post(&w, &url, &format!("{run} main@"), "succeeded");
     assert!(ended.contains("by dev"), "{ended}");
-}
-
-/// Ticks until `url` has a post containing `what` and `word`; its text.
-fn wait_for_post(w: &World, url: &str, what: &str, word: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let posts = w.replies.posts(url);
-        if let Some(post) = posts
-            .iter()
-            .map(text_of)
-            .find(|t| t.contains(what) && t.contains(word))
-        {
-            return post;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {word:?} post about {what}: {posts:?}\n{:?}",
-            w.env.host.stderr()
-        );
-        w.env.tick();
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //! DingTalk posts the message as JSON, with headers `timestamp` (ms) and
 //! `sign = base64(HMAC-SHA256(appSecret, "{timestamp}\n{appSecret}"))`,
 //! valid within an hour; the body is not signed, so the message id is
-//! de-duplicated. Answers go in the response body and later ones to the
-//! message's `sessionWebhook`. Buttons are ActionCard links that make the
+//! de-duplicated. The response does not reach the conversation: answers
+//! are posted to the message's `sessionWebhook` (before the response, and
+//! later for reports). Buttons are ActionCard links that make the
 //! clicking user send the command to the robot (`dtmd://` links), so a
 //! click goes through the same checks as a typed command.
 
@@ -136,7 +137,17 @@ impl Platform for DingTalk {
         }))
     }
 
-    fn respond(&self, answer: &Answer) -> Value {
+    fn respond(&self, _answer: &Answer) -> Value {
+        // An outgoing robot's response is not shown in the conversation:
+        // the answer goes to the session webhook before it.
+        json!({})
+    }
+
+    fn answers_in_response(&self) -> bool {
+        false
+    }
+
+    fn message(&self, answer: &Answer) -> Value {
         if answer.actions.is_empty() {
             return json!({ "msgtype": "text", "text": { "content": answer.text } });
         }
