@@ -7,6 +7,7 @@ pub mod active;
 pub mod builders;
 pub mod cells;
 pub mod chat;
+pub mod chat_state;
 pub mod chatops;
 pub mod config;
 pub mod deploy;

@@ -4,17 +4,13 @@
 //! most): it records its fact and hands the record to the engine, which
 //! reconciles it after the response and reports where it got to through
 //! the platform's reply channel. The tick finishes what that does not.
-//!
-//! | key | value |
-//! |---|---|
-//! | `chat/event/{platform}/{hash}` | counter: deliveries of one platform event (DingTalk `msgId`, Feishu `event_id`), so a redelivery acts once |
+//! A redelivered event (DingTalk `msgId`, Feishu `event_id`) acts once
+//! ([`crate::chat_state::first_delivery`]).
 //!
 //! A command that changed a run or deployment keeps its reply channel on
 //! that record, sealed ([`crate::chat::seal`]): the engine reports the
 //! record's end there as an intent, retried by the tick, so the result
 //! arrives even when the instance that answered is gone.
-
-use sha2::{Digest, Sha256};
 
 use super::{FOLLOW_UP_BUDGET_MS, Reply};
 use crate::access::Actor;
@@ -23,6 +19,7 @@ use crate::chat::Answer;
 use crate::chat::lines::{deployment_line, run_line};
 use crate::chat::platform::{ChatRequest, Inbound, Rejection, ReplyChannel, SecretValues};
 use crate::chat::{PendingReply, platform, reply, seal};
+use crate::chat_state;
 use crate::chatops::commands::{Caller, dispatch};
 use crate::deploy::records::Records;
 use crate::engine::{Deps, Engine, Mode, Target};
@@ -92,7 +89,7 @@ where
         Ok(Inbound::Command(command)) => command,
     };
     if let Some(id) = &command.event_id {
-        match first_delivery(deps.kv, platform.name(), id).await {
+        match chat_state::first_delivery(deps.kv, platform.name(), id).await {
             Ok(true) => {}
             Ok(false) => return Reply::ignored("this event was delivered before").into(),
             Err(e) => return Reply::error(503, format!("state store unavailable: {e}")).into(),
@@ -221,17 +218,6 @@ where
         }
     }
     Ok(())
-}
-
-/// Whether this is the first delivery of the platform's event `id`.
-async fn first_delivery(
-    kv: &impl KeyValue,
-    platform: &str,
-    id: &str,
-) -> Result<bool, crate::ports::KvError> {
-    let hash = hex::encode(Sha256::digest(id.as_bytes()));
-    let key = format!("chat/event/{platform}/{}", &hash[..32]);
-    Ok(kv.increment(&key, 1).await? == 1)
 }
 
 /// After the response, while the runtime keeps the instance: the record

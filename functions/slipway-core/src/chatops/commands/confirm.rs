@@ -2,39 +2,16 @@
 //! (`confirm = true`): the first step stores the command line under a
 //! code bound to the caller's identity; `confirm <code>` (typed, or the
 //! Confirm button) runs it once, within five minutes, checking the role
-//! again.
-//!
-//! | key | value |
-//! |---|---|
-//! | `chat/confirm/n` | counter handing out codes |
-//! | `chat/confirm/{code}` | [`Pending`] |
-
-use serde::{Deserialize, Serialize};
+//! again. The codes are kept by [`crate::chat_state`].
 
 use super::{Caller, Command, Ctx, LocalFuture, Outcome, Scope, Spec, Usage, arg, dispatch};
 use crate::chat::{Answer, Style};
+use crate::chat_state::{self, Pending};
 use crate::engine::Refusal;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
 /// How long a code stays valid.
 pub const CONFIRM_TTL_MS: u64 = 5 * 60 * 1000;
-
-/// A command waiting for its confirmation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pending {
-    /// Only this identity may confirm.
-    pub identity: String,
-    /// The command line to run.
-    pub command: String,
-    /// Until when.
-    pub expires_at_ms: u64,
-    /// Confirmed already.
-    pub used: bool,
-}
-
-fn key(code: u64) -> String {
-    format!("chat/confirm/{code}")
-}
 
 fn unavailable(e: impl std::fmt::Display) -> Refusal {
     Refusal::Unavailable(e.to_string())
@@ -45,20 +22,13 @@ pub async fn ask<K: KeyValue, H, C: Clock, S>(
     ctx: &Ctx<'_, K, H, C, S>,
     command: &str,
 ) -> Result<Outcome, Refusal> {
-    let kv = ctx.deps.kv;
-    let code = kv
-        .increment("chat/confirm/n", 1)
-        .await
-        .map_err(unavailable)?;
     let pending = Pending {
         identity: ctx.caller.identity.to_string(),
         command: command.trim().to_owned(),
         expires_at_ms: ctx.deps.clock.now_ms() + CONFIRM_TTL_MS,
         used: false,
     };
-    let bytes = serde_json::to_vec(&pending).map_err(unavailable)?;
-    // The code's key is new: the counter just handed it out.
-    kv.set(&key(code as u64), &bytes)
+    let code = chat_state::park(ctx.deps.kv, &pending)
         .await
         .map_err(unavailable)?;
     Ok(Answer::private(format!(
@@ -108,7 +78,7 @@ where
                 .parse()
                 .map_err(|_| Refusal::BadRequest("a code is a number".into()))?;
             let kv = ctx.deps.kv;
-            let pending: Pending = crate::cells::load(kv, &key(code))
+            let pending = chat_state::parked(kv, code)
                 .await
                 .map_err(unavailable)?
                 .ok_or_else(|| Refusal::NotFound(format!("no confirmation {code}")))?;
@@ -123,18 +93,9 @@ where
                 )));
             }
             // Single use: whoever turns `used` on runs the command.
-            let (_, won, _) = crate::cells::update(
-                kv,
-                &key(code),
-                || pending.clone(),
-                |p| {
-                    let first = !p.used;
-                    p.used = true;
-                    first
-                },
-            )
-            .await
-            .map_err(unavailable)?;
+            let won = chat_state::take(kv, code, &pending)
+                .await
+                .map_err(unavailable)?;
             if !won {
                 return Err(Refusal::Conflict(format!("confirmation {code} is used")));
             }
