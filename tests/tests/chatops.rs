@@ -330,6 +330,15 @@ fn deploys_from_chat_are_confirmed_answered_at_once_and_recorded_as_the_person()
         text_of(&answer).contains(&format!("as {APP}.staging.1")),
         "{answer}"
     );
+    let (answer, _) = slack(&w, "UALICE", &format!("promote {APP} staging"));
+    // Refused either way: a rolling deployment has no steps to promote,
+    // and once it has finished there is nothing in progress.
+    let text = text_of(&answer);
+    assert!(
+        text.contains("promote applies to canary deployments")
+            || text.contains(&format!("no deployment of {APP} to staging is in progress")),
+        "{answer}"
+    );
 }
 
 #[test]

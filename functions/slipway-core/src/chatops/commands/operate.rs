@@ -9,14 +9,26 @@ use crate::engine::deploy_requests::{self as requests, Operation};
 use crate::engine::{Refusal, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
+/// `promote` or `abort`: a flag on the deployment in progress.
+pub struct Operate {
+    spec: &'static Spec,
+    op: Operation,
+}
+
 /// `promote`.
-pub struct Promote;
+pub static PROMOTE: Operate = Operate {
+    spec: &PROMOTE_SPEC,
+    op: Operation::Promote,
+};
 /// `abort`.
-pub struct Abort;
+pub static ABORT: Operate = Operate {
+    spec: &ABORT_SPEC,
+    op: Operation::Abort,
+};
 /// `rollback`.
 pub struct Rollback;
 
-static PROMOTE: Spec = Spec {
+static PROMOTE_SPEC: Spec = Spec {
     name: "promote",
     args: "app env",
     help: "move a paused canary to its next step now",
@@ -24,7 +36,7 @@ static PROMOTE: Spec = Spec {
     confirm: true,
 };
 
-static ABORT: Spec = Spec {
+static ABORT_SPEC: Spec = Spec {
     name: "abort",
     args: "app env",
     help: "stop the deployment in progress and go back to the live version",
@@ -39,14 +51,6 @@ static ROLLBACK: Spec = Spec {
     role: Some(Role::Deployer),
     confirm: true,
 };
-
-fn operate_scope(args: &[&str]) -> Result<Scope, Usage> {
-    if args.len() == 2 {
-        Ok(app_env(args))
-    } else {
-        Err(Usage)
-    }
-}
 
 async fn operate<K: KeyValue, H, C: Clock, S>(
     ctx: &Ctx<'_, K, H, C, S>,
@@ -67,35 +71,23 @@ async fn operate<K: KeyValue, H, C: Clock, S>(
     )
 }
 
-impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for Promote {
+impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for Operate {
     fn spec(&self) -> &'static Spec {
-        &PROMOTE
+        self.spec
     }
     fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
-        operate_scope(args)
+        if args.len() == 2 {
+            Ok(app_env(args))
+        } else {
+            Err(Usage)
+        }
     }
     fn run<'a>(
         &'a self,
         ctx: &'a Ctx<'a, K, H, C, S>,
         args: &'a [&'a str],
     ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
-        Box::pin(operate(ctx, args, Operation::Promote))
-    }
-}
-
-impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for Abort {
-    fn spec(&self) -> &'static Spec {
-        &ABORT
-    }
-    fn scope(&self, args: &[&str]) -> Result<Scope, Usage> {
-        operate_scope(args)
-    }
-    fn run<'a>(
-        &'a self,
-        ctx: &'a Ctx<'a, K, H, C, S>,
-        args: &'a [&'a str],
-    ) -> LocalFuture<'a, Result<Outcome, Refusal>> {
-        Box::pin(operate(ctx, args, Operation::Abort))
+        Box::pin(operate(ctx, args, self.op))
     }
 }
 
