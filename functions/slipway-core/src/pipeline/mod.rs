@@ -282,6 +282,24 @@ impl Pipeline {
         })
     }
 
+    /// Every stage `name` needs, directly or not (none for an unknown stage).
+    pub fn ancestors_of(&self, name: &str) -> Vec<&str> {
+        let mut ancestors: Vec<&str> = Vec::new();
+        let mut frontier: Vec<&str> = self
+            .stage(name)
+            .map(|s| s.needs.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        while let Some(next) = frontier.pop() {
+            if !ancestors.contains(&next) {
+                ancestors.push(next);
+                if let Some(s) = self.stage(next) {
+                    frontier.extend(s.needs.iter().map(String::as_str));
+                }
+            }
+        }
+        ancestors
+    }
+
     /// Every stage that depends, directly or not, on `name`.
     pub fn dependents_of(&self, name: &str) -> Vec<&str> {
         dag::dependents(&self.stages, name)

@@ -257,21 +257,7 @@ impl RunRecord {
     /// than `digest`: deploying it would deploy what nobody approved.
     pub fn unapproved_image(&self, stage: &str, digest: Option<&str>) -> Option<String> {
         let pipeline = self.pipeline.as_ref()?;
-        let mut seen: Vec<&str> = Vec::new();
-        let mut frontier: Vec<&str> = pipeline
-            .stage(stage)?
-            .needs
-            .iter()
-            .map(String::as_str)
-            .collect();
-        while let Some(name) = frontier.pop() {
-            if seen.contains(&name) {
-                continue;
-            }
-            seen.push(name);
-            if let Some(s) = pipeline.stage(name) {
-                frontier.extend(s.needs.iter().map(String::as_str));
-            }
+        for name in pipeline.ancestors_of(stage) {
             let gate = self.stages.get(name).and_then(|s| s.approval.as_ref());
             if let Some(approved) = gate.and_then(|g| g.digest.as_deref())
                 && digest != Some(approved)

@@ -430,21 +430,8 @@ impl RunRecord {
     /// stage it needs, directly or not (else by any earlier stage).
     pub fn image_for(&self, stage: &str) -> Option<ImageArtifact> {
         let pipeline = self.pipeline.as_ref()?;
-        let mut ancestors: Vec<&str> = Vec::new();
-        let mut frontier: Vec<&str> = pipeline
-            .stage(stage)?
-            .needs
-            .iter()
-            .map(String::as_str)
-            .collect();
-        while let Some(name) = frontier.pop() {
-            if !ancestors.contains(&name) {
-                ancestors.push(name);
-                if let Some(s) = pipeline.stage(name) {
-                    frontier.extend(s.needs.iter().map(String::as_str));
-                }
-            }
-        }
+        pipeline.stage(stage)?;
+        let ancestors = pipeline.ancestors_of(stage);
         let newest = |names: &mut dyn Iterator<Item = &str>| {
             names
                 .filter_map(|n| {
