@@ -139,8 +139,16 @@ fn routes_by_specificity_and_passes_spin_headers() {
     assert_eq!(host.get("/.well-known/spin/health"), (200, "OK".into()));
     assert_eq!(host.get("/.well-known/spin/other").0, 404);
 
-    // One console line per request: method, path, status, milliseconds.
-    let lines = host.stdout();
+    // One console line per request: method, path, status, milliseconds
+    // (written after the response, so it may trail the answer a little).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut lines = host.stdout();
+    while !lines.iter().any(|l| l.starts_with("GET /users/42 200 "))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        lines = host.stdout();
+    }
     assert!(
         lines
             .iter()
