@@ -3,14 +3,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Weak};
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use tokio::sync::oneshot;
@@ -20,11 +17,16 @@ use wasmtime::{Engine, Result as WasmResult};
 use wasmtime_wasi::cli::OutputFile;
 use wasmtime_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
-use wasmtime_wasi_http::handler::{HandlerState, Proxy, ProxyHandler, ProxyPre, StoreBundle};
+use wasmtime_wasi_http::handler::{HandlerState, ProxyHandler, ProxyPre, StoreBundle};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 
+use crate::dispatch::{InvokeError, serve_in_instance};
 use crate::key_value::ComponentStores;
+use crate::limits::concurrency::{Gate, hold_until_sent};
+use crate::limits::memory::MemoryLimiter;
+use crate::limits::timeout::RequestClock;
+use crate::limits::{HostLimits, Rejection, body};
 use crate::outbound::allowed_hosts::AllowedHosts;
 use crate::outbound::hooks::OutboundHooks;
 use crate::routes::{RouteMatch, RouteTable};
@@ -43,8 +45,6 @@ pub struct InstanceSettings {
     pub max_concurrent: usize,
     /// How long an idle instance is kept.
     pub idle_timeout: Duration,
-    /// Longest time a request may take.
-    pub request_timeout: Duration,
 }
 
 /// Everything needed to create stores for one component.
@@ -75,6 +75,8 @@ pub struct ComponentPool {
     setup: ComponentSetup,
     app: Weak<App>,
     settings: InstanceSettings,
+    limits: HostLimits,
+    gate: Gate,
 }
 
 impl HandlerState for ComponentPool {
@@ -100,15 +102,20 @@ impl HandlerState for ComponentPool {
             },
             kv: setup.kv.clone(),
             variables: setup.variables.clone(),
+            memory: MemoryLimiter::new(setup.id.as_str().into(), self.limits.max_instance_memory),
+            clock: RequestClock::default(),
         };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        crate::limits::timeout::arm(&mut store, self.limits.request_timeout, |s| &s.clock);
         Ok(StoreBundle {
-            store: Store::new(&self.engine, state),
+            store,
             write_profile: Box::new(|_| {}),
         })
     }
 
     fn request_timeout(&self) -> Duration {
-        self.settings.request_timeout
+        self.limits.request_timeout.unwrap_or(Duration::MAX)
     }
 
     fn idle_instance_timeout(&self) -> Duration {
@@ -150,6 +157,7 @@ pub struct App {
     /// The HTTP routes.
     pub routes: RouteTable,
     handlers: HashMap<String, ProxyHandler<ComponentPool>>,
+    limits: HostLimits,
 }
 
 impl App {
@@ -161,6 +169,7 @@ impl App {
         linker: &Linker<HostState>,
         components: Vec<ComponentSetup>,
         settings: InstanceSettings,
+        limits: HostLimits,
     ) -> anyhow::Result<Arc<App>> {
         let mut pres = Vec::new();
         for setup in components {
@@ -185,9 +194,11 @@ impl App {
                     let id = setup.id.clone();
                     let pool = ComponentPool {
                         engine: engine.clone(),
+                        gate: Gate::new(&setup.id, limits.max_concurrent_requests),
                         setup,
                         app: app.clone(),
                         settings,
+                        limits,
                     };
                     (id, ProxyHandler::new(pool, ProxyPre::P3(service)))
                 })
@@ -198,6 +209,7 @@ impl App {
                 base: identity.base,
                 routes,
                 handlers,
+                limits,
             }
         }))
     }
@@ -215,15 +227,36 @@ impl App {
         let Some(route) = self.routes.route(&path) else {
             return text_response(http::StatusCode::NOT_FOUND, "Not Found\n");
         };
-        match self.invoke(request, &route, client, false).await {
+        match self.invoke_for_client(request, &route, client).await {
             Ok(response) => response,
-            Err(e) => {
-                eprintln!("component {:?} failed: {e:#}", route.component);
-                text_response(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal Server Error\n",
-                )
-            }
+            Err(e) => e.into_response(&route.component),
+        }
+    }
+
+    /// [`Self::invoke`] with the request body limit: a declared length over
+    /// it is refused at once, and a body that streams past it ends the
+    /// request with 413 unless the component has already answered.
+    async fn invoke_for_client(
+        &self,
+        request: http::Request<HttpBody>,
+        route: &RouteMatch,
+        client: SocketAddr,
+    ) -> Result<http::Response<HttpBody>, InvokeError> {
+        let Some(limit) = self.limits.max_request_body else {
+            return self.invoke(request, route, client, false).await;
+        };
+        if body::declared_over(request.headers(), limit).is_some() {
+            return Err(Rejection::BodyTooLarge { limit }.into());
+        }
+        let (parts, incoming) = request.into_parts();
+        let (limited, mut overflow) = body::limit(incoming, limit);
+        let request = http::Request::from_parts(parts, limited.boxed_unsync());
+        tokio::select! {
+            result = self.invoke(request, route, client, false) => match overflow.happened() {
+                true => Err(Rejection::BodyTooLarge { limit }.into()),
+                false => result,
+            },
+            () = overflow.wait() => Err(Rejection::BodyTooLarge { limit }.into()),
         }
     }
 
@@ -241,7 +274,12 @@ impl App {
                 format!("service chaining: no component {component:?} with a route")
             })?;
         let local = SocketAddr::from(([127, 0, 0, 1], 0));
-        self.invoke(request, &route, local, true).await
+        match self.invoke(request, &route, local, true).await {
+            Ok(response) => Ok(response),
+            // A busy component answers its caller as it would answer a client.
+            Err(InvokeError::Rejected(rejection)) => Ok(rejection.into_response()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn well_known(&self, path: &str) -> Option<http::Response<HttpBody>> {
@@ -268,12 +306,13 @@ impl App {
         route: &RouteMatch,
         client: SocketAddr,
         chained: bool,
-    ) -> anyhow::Result<http::Response<HttpBody>> {
+    ) -> Result<http::Response<HttpBody>, InvokeError> {
         let handler = self
             .handlers
             .get(&route.component)
             .with_context(|| format!("no component {:?}", route.component))?
             .clone();
+        let slot = handler.state().gate.try_enter()?;
         let uri = request.uri().clone();
         crate::spin_headers::apply(
             request.headers_mut(),
@@ -299,88 +338,20 @@ impl App {
         let (tx, rx) = oneshot::channel();
         let fresh = handler.state().max_instance_reuse_count() == 1;
         let req_id = handler.next_req_id();
+        let started = Instant::now();
         handler.spawn(
             fresh.then_some(req_id),
             Box::new(move |store, proxy| Box::pin(serve_in_instance(store, proxy, request, tx))),
         );
-        rx.await
-            .context("the component instance ended before answering")?
-    }
-}
-
-type Reply = oneshot::Sender<anyhow::Result<http::Response<HttpBody>>>;
-
-/// Runs one request inside an instance and keeps the instance busy until
-/// the response body has been sent.
-async fn serve_in_instance(
-    store: &wasmtime::component::Accessor<HostState>,
-    proxy: &Proxy,
-    request: http::Request<HttpBody>,
-    tx: Reply,
-) {
-    let mut tx = Some(tx);
-    let outcome: anyhow::Result<()> = async {
-        let Proxy::P3(service) = proxy else {
-            anyhow::bail!("component is not a WASIp3 HTTP handler");
+        let failure = match rx.await {
+            Ok(Ok(response)) => return Ok(hold_until_sent(response, slot)),
+            Ok(Err(e)) => e,
+            Err(_) => anyhow::anyhow!("the component instance ended before answering"),
         };
-        let (request, request_io) = wasmtime_wasi_http::p3::Request::from_http(request);
-        let response = service
-            .handle(store, request)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?
-            .map_err(|e| anyhow::anyhow!("component returned an error: {e:?}"))?;
-        let response = store
-            .with(|mut s| response.into_http(&mut s, request_io))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let (done_tx, done_rx) = oneshot::channel::<()>();
-        let response = response.map(|body| {
-            SignalOnDrop {
-                body,
-                _done: done_tx,
-            }
-            .boxed_unsync()
-        });
-        if let Some(tx) = tx.take()
-            && tx.send(Ok(response)).is_ok()
-        {
-            let _ = done_rx.await;
+        match self.limits.request_timeout {
+            Some(limit) if started.elapsed() >= limit => Err(InvokeError::TimedOut(limit)),
+            _ => Err(failure.into()),
         }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = outcome {
-        match tx.take() {
-            Some(tx) => {
-                let _ = tx.send(Err(e));
-            }
-            None => eprintln!("error while streaming a response: {e:#}"),
-        }
-    }
-}
-
-/// A body that tells its instance, by being dropped, that it was sent.
-struct SignalOnDrop {
-    body: HttpBody,
-    _done: oneshot::Sender<()>,
-}
-
-impl Body for SignalOnDrop {
-    type Data = Bytes;
-    type Error = ErrorCode;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, ErrorCode>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::limits::HostLimits;
+
 /// Runs Spin applications locally.
 #[derive(Parser, Debug)]
 #[command(name = "slipway", version, about)]
@@ -66,15 +68,63 @@ pub struct UpArgs {
     /// How long an idle instance is kept (`1s`, `500ms`, a number = seconds).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub idle_instance_timeout: Duration,
-    /// Longest time a request may take (default: no limit).
-    #[arg(long, value_parser = parse_duration)]
-    pub request_timeout: Option<Duration>,
+    /// Longest time a request may take, `0` for no limit.
+    ///
+    /// Measured from the start of the request to the end of its response
+    /// body. A guest that is still running at the limit, even in a CPU loop
+    /// that never awaits, is stopped by epoch interruption; the request gets
+    /// a 500 (as Spin answers a trap), and so does any other request the
+    /// same instance was serving; the instance is dropped, never reused.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Most linear memory one instance may use (`256MiB`, `1GiB`, bytes), `0`
+    /// for no limit.
+    ///
+    /// Counts all of an instance's memories. An allocation beyond it fails
+    /// in the guest (a Rust guest traps); that request gets a 500. Spin sets
+    /// no limit by default; hosted platforms cap memory, and so do we. The
+    /// pooling allocator caps each memory at 1 GiB in any case.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub max_instance_memory: u64,
+    /// Largest request body (`32MiB`, bytes), `0` for no limit.
+    ///
+    /// Counted as the body streams: a declared `content-length` above it is
+    /// refused with 413 before the body is read; a body that streams past
+    /// it ends with an error in the guest, and the client gets 413 unless
+    /// the response has already started. The default is above the 25 MiB
+    /// webhook bodies git-hooks accepts.
+    #[arg(long, default_value = "32MiB", value_parser = parse_size)]
+    pub max_request_body: u64,
+    /// Most requests one component serves at the same time, `0` for no limit.
+    ///
+    /// Beyond it the host answers 503 with `Retry-After: 1` at once. A
+    /// request holds its place until its response body has been sent.
+    #[arg(long, default_value_t = crate::limits::DEFAULT_MAX_CONCURRENT_REQUESTS)]
+    pub max_concurrent_requests: usize,
     /// POST to this path on an interval (e.g. `/api/tick`), for schedulers.
     #[arg(long, requires = "tick_interval")]
     pub tick_path: Option<String>,
     /// Interval for `--tick-path`.
     #[arg(long, value_parser = parse_duration)]
     pub tick_interval: Option<Duration>,
+}
+
+impl UpArgs {
+    /// The limits the flags ask for (`0` means no limit).
+    pub fn limits(&self) -> anyhow::Result<HostLimits> {
+        let memory = usize::try_from(self.max_instance_memory).map_err(|_| {
+            anyhow::anyhow!(
+                "--max-instance-memory {} is too large for this machine",
+                self.max_instance_memory
+            )
+        })?;
+        Ok(HostLimits {
+            request_timeout: Some(self.request_timeout).filter(|t| !t.is_zero()),
+            max_instance_memory: Some(memory).filter(|&m| m > 0),
+            max_request_body: Some(self.max_request_body).filter(|&b| b > 0),
+            max_concurrent_requests: Some(self.max_concurrent_requests).filter(|&n| n > 0),
+        })
+    }
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -104,6 +154,27 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|e| format!("{s:?}: {e}"))
 }
 
+/// Parses a byte size: `1024`, `64KiB`, `256MiB`, `1GiB` (also `K`, `KB`,
+/// `M`, `MB`, `G`, `GB`, all powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 256MiB, 1048576)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => return Err(format!("unknown size unit {other:?} in {s:?}")),
+    };
+    value
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +186,51 @@ mod tests {
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("1h").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert_eq!(parse_size("64KiB").unwrap(), 64 << 10);
+        assert_eq!(parse_size("256MiB").unwrap(), 256 << 20);
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("1TiB").is_err());
+        assert!(parse_size("99999999999999999999GiB").is_err());
+    }
+
+    fn up(args: &[&str]) -> UpArgs {
+        let cli = Cli::parse_from([&["slipway", "up"], args].concat());
+        match cli.command {
+            Command::Up(args) => *args,
+            Command::Build(_) => unreachable!("parsed `up`"),
+        }
+    }
+
+    #[test]
+    fn limits_default_to_the_documented_values_and_zero_turns_them_off() {
+        let limits = up(&[]).limits().unwrap();
+        let defaults = HostLimits::default();
+        assert_eq!(limits.request_timeout, defaults.request_timeout);
+        assert_eq!(limits.max_instance_memory, defaults.max_instance_memory);
+        assert_eq!(limits.max_request_body, defaults.max_request_body);
+        assert_eq!(
+            limits.max_concurrent_requests,
+            defaults.max_concurrent_requests
+        );
+        let off = up(&[
+            "--request-timeout",
+            "0",
+            "--max-instance-memory",
+            "0",
+            "--max-request-body",
+            "0",
+            "--max-concurrent-requests",
+            "0",
+        ])
+        .limits()
+        .unwrap();
+        assert!(off.request_timeout.is_none() && off.max_instance_memory.is_none());
+        assert!(off.max_request_body.is_none() && off.max_concurrent_requests.is_none());
     }
 }

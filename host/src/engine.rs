@@ -1,5 +1,6 @@
-//! The wasmtime engine (component model async, pooling allocator), the
-//! compile cache, and the linker with every interface a component may import.
+//! The wasmtime engine (component model async, pooling allocator, epoch
+//! interruption for request timeouts), the compile cache, and the linker
+//! with every interface a component may import.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ pub fn build_engine() -> anyhow::Result<Engine> {
         config.wasm_component_model(true);
         config.wasm_component_model_async(true);
         config.concurrency_support(true);
+        // Guest code checks the epoch so a CPU loop can be stopped; see
+        // `limits::timeout`.
+        config.epoch_interruption(true);
         config
     };
     let mut pooled = base();

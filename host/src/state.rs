@@ -6,6 +6,8 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p3::{WasiHttpCtxView, WasiHttpView};
 
 use crate::key_value::ComponentStores;
+use crate::limits::memory::MemoryLimiter;
+use crate::limits::timeout::RequestClock;
 use crate::outbound::hooks::OutboundHooks;
 use crate::variables::host::ComponentVariables;
 
@@ -23,6 +25,10 @@ pub struct HostState {
     pub kv: ComponentStores,
     /// The component's variables.
     pub variables: ComponentVariables,
+    /// The instance's memory cap.
+    pub memory: MemoryLimiter,
+    /// The requests in flight, for the request timeout.
+    pub clock: RequestClock,
 }
 
 impl WasiView for HostState {

@@ -67,6 +67,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let stores = Arc::new(runtime_config.open_stores(&state_dir, &used_labels)?);
 
     let engine = crate::engine::build_engine()?;
+    crate::limits::timeout::start_ticker(&engine).context("cannot start the epoch ticker")?;
     let linker = crate::engine::build_linker(&engine)?;
     std::fs::create_dir_all(&log_dir)
         .with_context(|| format!("cannot create log directory {}", log_dir.display()))?;
@@ -139,14 +140,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         max_reuse: args.max_instance_reuse_count.max(1),
         max_concurrent: args.max_instance_concurrent_reuse_count.max(1),
         idle_timeout: args.idle_instance_timeout,
-        request_timeout: args.request_timeout.unwrap_or(Duration::MAX),
     };
+    let limits = args.limits()?;
     let identity = AppIdentity {
         name: manifest.application.name.clone(),
         version: manifest.application.version.clone().unwrap_or_default(),
         base: manifest.base().to_owned(),
     };
-    let app = App::new(identity, routes, &engine, &linker, setups, settings)?;
+    let app = App::new(identity, routes, &engine, &linker, setups, settings, limits)?;
 
     let shutdown = shutdown_signal()?;
     let listener = match tokio::net::TcpListener::bind(args.listen).await {

@@ -1,10 +1,14 @@
 //! The local host against small fixture components: routing, Spin headers,
 //! instance reuse, key-value durability and atomicity across processes,
-//! variables, outbound policy, service chaining and start-up errors.
+//! variables, outbound policy, service chaining, start-up errors, and the
+//! host's defences against misbehaving guests and clients.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use slipway_tests::{FakeServer, Host, TempDir, unused_port, wasm};
@@ -588,4 +592,231 @@ fn start_up_errors_say_what_to_fix() {
         "{}",
         failure.stderr
     );
+}
+
+// The host defends itself: request timeouts (even for a guest that never
+// yields), a memory cap per instance, a request body cap applied while the
+// body streams, and a cap on concurrent requests per component. The
+// `misbehave-guest` component misbehaves on request.
+
+/// Writes a manifest serving `misbehave-guest` on every path.
+fn misbehave_app(dir: &TempDir) -> PathBuf {
+    let manifest = format!(
+        "spin_manifest_version = 2\n[application]\nname = \"misbehave\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"misbehave\"\n[component.misbehave]\nsource = \"{}\"\n",
+        wasm("misbehave-guest").display()
+    );
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, manifest).unwrap();
+    path
+}
+
+/// Waits (generously) until the guest's stdout log has a line `matches`
+/// accepts, and returns it.
+fn guest_log_line(dir: &TempDir, matches: impl Fn(&str) -> bool) -> String {
+    let log = dir.join(".spin/logs/misbehave_stdout.txt");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| matches(l)) {
+            return line.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no such line in {text:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until stderr has a line containing `needle`.
+fn wait_for_stderr(host: &Host, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !host.stderr().iter().any(|l| l.contains(needle)) {
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} not in {:?}",
+            host.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `head` (request line and headers), then lets `send_body` write the
+/// body from another thread, and returns the response's status code. Write
+/// errors are ignored: the host may close the connection once it answered.
+fn raw_status(
+    host: &Host,
+    head: &str,
+    send_body: impl FnOnce(&mut TcpStream) -> std::io::Result<()> + Send + 'static,
+) -> u16 {
+    let stream = TcpStream::connect(host.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    writer.write_all(head.as_bytes()).unwrap();
+    let sender = std::thread::spawn(move || {
+        let _ = send_body(&mut writer);
+    });
+    let mut status_line = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut status_line)
+        .expect("a response");
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    sender.join().unwrap();
+    status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not a status line: {status_line:?}"))
+}
+
+/// Writes `total` bytes as chunks of 64 KiB, then the last chunk.
+fn send_chunked(stream: &mut TcpStream, total: usize) -> std::io::Result<()> {
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0;
+    while sent < total {
+        let n = chunk.len().min(total - sent);
+        write!(stream, "{n:x}\r\n")?;
+        stream.write_all(&chunk[..n])?;
+        stream.write_all(b"\r\n")?;
+        sent += n;
+    }
+    stream.write_all(b"0\r\n\r\n")
+}
+
+fn chunked_head(host: &Host, path: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: {}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        host.addr
+    )
+}
+
+#[test]
+fn a_guest_in_a_cpu_loop_is_stopped_at_the_request_timeout() {
+    let dir = TempDir::new("cpu-loop");
+    let host = Arc::new(Host::start(
+        &misbehave_app(&dir),
+        &["--request-timeout", "2s"],
+    ));
+    let spinning = {
+        let host = host.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let (status, _) = host.get("/spin");
+            (status, started.elapsed())
+        })
+    };
+    // While one guest spins, the host serves others.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(host.get("/ok"), (200, "ok".into()));
+    let (status, took) = spinning.join().unwrap();
+    assert_eq!(status, 500);
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(12),
+        "cut off after {took:?}"
+    );
+    assert_eq!(
+        host.get("/ok"),
+        (200, "ok".into()),
+        "the host keeps serving"
+    );
+    wait_for_stderr(&host, "request timed out after 2s");
+    // A guest that waits rather than spins is cut off too.
+    let started = Instant::now();
+    assert_eq!(host.get("/sleep?ms=60000").0, 500);
+    assert!(started.elapsed() < Duration::from_secs(12));
+    assert_eq!(host.get("/ok"), (200, "ok".into()));
+}
+
+#[test]
+fn an_allocation_over_the_memory_limit_fails_only_that_request() {
+    let dir = TempDir::new("memory");
+    let host = Host::start(&misbehave_app(&dir), &["--max-instance-memory", "64MiB"]);
+    let (status, body) = host.get("/alloc?mb=16");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(host.get("/alloc?mb=128").0, 500);
+    assert_eq!(
+        host.get("/ok"),
+        (200, "ok".into()),
+        "the host keeps serving"
+    );
+    assert_eq!(host.get("/alloc?mb=16").0, 200);
+    wait_for_stderr(&host, "--max-instance-memory (64 MiB)");
+}
+
+#[test]
+fn a_chunked_body_over_the_limit_gets_413_and_the_guest_never_sees_more() {
+    let dir = TempDir::new("body-chunked");
+    let host = Host::start(&misbehave_app(&dir), &["--max-request-body", "1MiB"]);
+    let limit = 1024 * 1024;
+    // Within the limit, a chunked body reaches the guest whole.
+    let head = chunked_head(&host, "/echo-len");
+    assert_eq!(
+        raw_status(&host, &head, move |s| send_chunked(s, limit)),
+        200
+    );
+    guest_log_line(&dir, |l| l == format!("echo-len read {limit} bytes"));
+    // Past it, the client gets 413 and the guest a body error.
+    assert_eq!(
+        raw_status(&host, &head, move |s| send_chunked(s, 16 * limit)),
+        413
+    );
+    let line = guest_log_line(&dir, |l| l.starts_with("echo-len body failed after "));
+    let seen: usize = line
+        .trim_start_matches("echo-len body failed after ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(seen <= limit, "the guest saw {seen} bytes: {line}");
+    assert!(line.contains("HttpRequestBodySize"), "{line}");
+    assert_eq!(host.get("/ok"), (200, "ok".into()));
+}
+
+#[test]
+fn a_declared_content_length_over_the_limit_gets_413_before_the_body_is_read() {
+    let dir = TempDir::new("body-declared");
+    let host = Host::start(&misbehave_app(&dir), &["--max-request-body", "1MiB"]);
+    // The body is never sent: the host must answer from the headers alone.
+    let head = format!(
+        "POST /echo-len HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n\r\n",
+        host.addr,
+        2 * 1024 * 1024
+    );
+    assert_eq!(raw_status(&host, &head, |_| Ok(())), 413);
+    // A declared length within the limit is served.
+    let (status, body) = host.post("/echo-len", &[b'y'; 4096]);
+    assert_eq!((status, body.as_str()), (200, "4096"));
+    let log = std::fs::read_to_string(dir.join(".spin/logs/misbehave_stdout.txt")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        1,
+        "the refused request never ran: {log}"
+    );
+}
+
+#[test]
+fn requests_beyond_the_concurrency_limit_get_503_with_retry_after() {
+    let dir = TempDir::new("concurrency");
+    let host = Host::start(&misbehave_app(&dir), &["--max-concurrent-requests", "2"]);
+    let url = host.url("/sleep?ms=4000");
+    let requests: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || match ureq::get(&url).call() {
+                Ok(r) => (r.status(), r.header("retry-after").map(str::to_owned)),
+                Err(ureq::Error::Status(code, r)) => {
+                    (code, r.header("retry-after").map(str::to_owned))
+                }
+                Err(e) => panic!("{e}"),
+            })
+        })
+        .collect();
+    let mut answers: Vec<_> = requests.into_iter().map(|t| t.join().unwrap()).collect();
+    answers.sort();
+    assert_eq!(
+        answers,
+        [(200, None), (200, None), (503, Some("1".to_owned()))]
+    );
+    // The slots are free again once the responses have been sent.
+    assert_eq!(host.get("/ok"), (200, "ok".into()));
+    assert_eq!(host.get("/sleep?ms=1"), (200, "slept 1 ms".into()));
 }
