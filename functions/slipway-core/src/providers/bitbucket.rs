@@ -1,9 +1,12 @@
 //! Bitbucket Cloud webhooks.
 
-use super::payload::{ZERO_SHA, decode_body, first_str, get, opt_bool, opt_str, req_str, req_u64};
+use super::payload::{
+    ZERO_SHA, decode_body, first_str, get, opt_bool, opt_str, req_first_str, req_str, req_u64,
+};
 use super::signature::verify_hex;
 use super::{
-    AuthError, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent, PushEvent, header,
+    AuthError, CommentEvent, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent,
+    PushEvent, header,
 };
 use serde_json::Value;
 
@@ -31,6 +34,9 @@ pub(super) fn parse_all(headers: &Headers, body: &[u8]) -> Result<Vec<ParsedEven
     let json = decode_body(headers, body)?;
     if key == "repo:push" {
         return push_events(&json);
+    }
+    if let Some(what) = key.strip_prefix("pullrequest:comment_") {
+        return Ok(vec![pull_request_comment(key, what, &json)?]);
     }
     if let Some(what) = key.strip_prefix("pullrequest:") {
         return Ok(vec![ParsedEvent::MergeRequest(pull_request(what, &json)?)]);
@@ -140,7 +146,57 @@ fn pull_request(what: &str, json: &Value) -> Result<MergeRequestEvent, EventErro
             .to_owned(),
         url: opt_str(json, "pullrequest.links.html.href").map(str::to_owned),
         draft: opt_bool(json, "pullrequest.draft").unwrap_or(false),
+        // `nickname` replaced `username` in 2019; older payloads and
+        // Atlassian's own examples still carry `username`.
+        author: first_str(
+            json,
+            &[
+                "pullrequest.author.nickname",
+                "pullrequest.author.username",
+                "actor.nickname",
+                "actor.username",
+                "actor.display_name",
+            ],
+        )
+        .map(str::to_owned),
+        author_association: None,
     })
+}
+
+/// `pullrequest:comment_created`, `_updated` or `_deleted` (`what` is the
+/// part after `comment_`). A resolved or reopened comment thread is ignored.
+fn pull_request_comment(key: &str, what: &str, json: &Value) -> Result<ParsedEvent, EventError> {
+    let created = match what {
+        "created" => true,
+        "updated" | "deleted" => false,
+        _ => {
+            return Ok(ParsedEvent::Ignored {
+                event: key.to_owned(),
+                reason: "a change to a comment thread, not a comment".into(),
+            });
+        }
+    };
+    Ok(ParsedEvent::Comment(CommentEvent {
+        repo: req_first_str(
+            json,
+            &[
+                "repository.full_name",
+                "pullrequest.destination.repository.full_name",
+            ],
+        )?
+        .to_owned(),
+        number: req_u64(json, "pullrequest.id")?,
+        body: req_str(json, "comment.content.raw")?.to_owned(),
+        author: req_first_str(
+            json,
+            &["actor.nickname", "actor.username", "actor.display_name"],
+        )?
+        .to_owned(),
+        author_association: None,
+        // A 12-character abbreviation, as in the pull request events.
+        head_sha: opt_str(json, "pullrequest.source.commit.hash").map(str::to_owned),
+        created,
+    }))
 }
 
 #[cfg(test)]
@@ -154,6 +210,8 @@ mod tests {
     const PUSH: &str = include_str!("../../tests/fixtures/providers/bitbucket/push.json");
     const PR: &str =
         include_str!("../../tests/fixtures/providers/bitbucket/pullrequest_created.json");
+    const PR_COMMENT: &str =
+        include_str!("../../tests/fixtures/providers/bitbucket/pullrequest_comment_created.json");
 
     fn event(key: &str, body: &str) -> Result<ParsedEvent, EventError> {
         parse_one(
@@ -311,6 +369,125 @@ mod tests {
         assert!(
             e.to_string().contains("`pullrequest.source.commit.hash`"),
             "{e}"
+        );
+    }
+
+    fn comment_of(key: &str, body: &str) -> CommentEvent {
+        match event(key, body).expect("comment parses") {
+            ParsedEvent::Comment(c) => c,
+            other => panic!("expected a comment, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pull_request_author() {
+        let m = mr_of("pullrequest:created", PR);
+        assert_eq!(m.author.as_deref(), Some("emmap1"));
+        assert_eq!(m.author_association, None);
+        let mut v = json(PR);
+        v["pullrequest"]["author"]["nickname"] = "emma-nick".into();
+        v["actor"]["nickname"] = "someone-else".into();
+        assert_eq!(
+            mr_of("pullrequest:updated", &v.to_string())
+                .author
+                .as_deref(),
+            Some("emma-nick"),
+            "the author's nickname comes first"
+        );
+        v["pullrequest"].as_object_mut().map(|o| o.remove("author"));
+        assert_eq!(
+            mr_of("pullrequest:updated", &v.to_string())
+                .author
+                .as_deref(),
+            Some("someone-else"),
+            "then the actor's"
+        );
+        v["actor"] = serde_json::json!({"display_name": "Emma"});
+        assert_eq!(
+            mr_of("pullrequest:updated", &v.to_string())
+                .author
+                .as_deref(),
+            Some("Emma")
+        );
+    }
+
+    #[test]
+    fn documented_pull_request_comment() {
+        assert_eq!(
+            comment_of("pullrequest:comment_created", PR_COMMENT),
+            CommentEvent {
+                repo: "team_name/repo_name".into(),
+                number: 1,
+                body: "/ok-to-test".into(),
+                author: "emmap1".into(),
+                author_association: None,
+                head_sha: Some("d3022fc0ca3d".into()),
+                created: true,
+            }
+        );
+        let mut v = json(PR_COMMENT);
+        v["actor"]["nickname"] = "emma-nick".into();
+        assert_eq!(
+            comment_of("pullrequest:comment_created", &v.to_string()).author,
+            "emma-nick"
+        );
+        v["actor"] = serde_json::json!({"display_name": "Emma"});
+        assert_eq!(
+            comment_of("pullrequest:comment_created", &v.to_string()).author,
+            "Emma"
+        );
+    }
+
+    #[test]
+    fn edited_deleted_and_other_comment_events() {
+        for key in ["pullrequest:comment_updated", "pullrequest:comment_deleted"] {
+            let c = comment_of(key, PR_COMMENT);
+            assert!(!c.created, "{key}");
+            assert_eq!(c.number, 1);
+        }
+        for key in [
+            "pullrequest:comment_resolved",
+            "pullrequest:comment_reopened",
+            "issue:comment_created",
+            "repo:commit_comment_created",
+        ] {
+            assert!(
+                matches!(
+                    event(key, PR_COMMENT),
+                    Ok(ParsedEvent::Ignored { ref event, .. }) if event == key
+                ),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn pull_request_comment_missing_fields_is_malformed() {
+        let mut v = json(PR_COMMENT);
+        v["pullrequest"].as_object_mut().map(|o| o.remove("id"));
+        assert_eq!(
+            event("pullrequest:comment_created", &v.to_string()),
+            Err(EventError::Malformed(
+                "missing field `pullrequest.id`".into()
+            ))
+        );
+        let mut v = json(PR_COMMENT);
+        v["comment"]["content"]
+            .as_object_mut()
+            .map(|o| o.remove("raw"));
+        assert_eq!(
+            event("pullrequest:comment_created", &v.to_string()),
+            Err(EventError::Malformed(
+                "missing field `comment.content.raw`".into()
+            ))
+        );
+        let mut v = json(PR_COMMENT);
+        v["actor"] = serde_json::json!({"type": "user"});
+        assert_eq!(
+            event("pullrequest:comment_created", &v.to_string()),
+            Err(EventError::Malformed(
+                "missing field `actor.nickname`".into()
+            ))
         );
     }
 }

@@ -1,8 +1,10 @@
 //! Alibaba Cloud Codeup (Yunxiao) webhooks: GitLab-shaped payloads without
 //! a `project` object; the repository path comes from web URLs.
 
-use super::gitlab::gitlab_shaped_push;
-use super::payload::{decode_body, opt_bool, opt_str, repo_path_of_url, req_str, req_u64};
+use super::gitlab::{gitlab_shaped_push, merge_request_note, non_merge_request_note};
+use super::payload::{
+    decode_body, first_str, opt_bool, opt_str, repo_path_of_url, req_first_str, req_str, req_u64,
+};
 use super::signature::ct_eq_secret;
 use super::{AuthError, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent, header};
 use serde_json::Value;
@@ -28,6 +30,7 @@ pub(super) fn parse(headers: &Headers, body: &[u8]) -> Result<ParsedEvent, Event
         Some("Push Hook") => Some("push"),
         Some("Tag Push Hook") => Some("tag_push"),
         Some("Merge Request Hook") => Some("merge_request"),
+        Some("Note Hook") => Some("note"),
         _ => None,
     });
     Ok(match kind {
@@ -38,6 +41,7 @@ pub(super) fn parse(headers: &Headers, body: &[u8]) -> Result<ParsedEvent, Event
             ParsedEvent::Push(gitlab_shaped_push(&json, repo, clone_url)?)
         }
         Some("merge_request") => ParsedEvent::MergeRequest(merge_request(&json)?),
+        Some("note") => note(&json, event_header.unwrap_or("note"))?,
         other => ParsedEvent::Ignored {
             event: event_header.or(other).unwrap_or("unknown").to_owned(),
             reason: "not an event Slipway acts on".into(),
@@ -97,19 +101,46 @@ fn merge_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
         url: opt_str(json, "object_attributes.url").map(str::to_owned),
         draft: opt_bool(json, "object_attributes.work_in_progress").unwrap_or(false)
             || opt_bool(json, "object_attributes.draft").unwrap_or(false),
+        // As on GitLab, `user` is who caused the event (the author on open).
+        author: first_str(json, &["user.username", "user.name"]).map(str::to_owned),
+        author_association: None,
     })
+}
+
+/// A Note Hook: a merge request comment, in GitLab's shape but without a
+/// `project`, so the repository comes from the merge request's target URL
+/// (or the `repository` homepage).
+fn note(json: &Value, event: &str) -> Result<ParsedEvent, EventError> {
+    if let Some(ignored) = non_merge_request_note(json, event) {
+        return Ok(ignored);
+    }
+    let repo = repo_from(
+        json,
+        &[
+            "merge_request.target.web_url",
+            "repository.homepage",
+            "merge_request.target.http_url",
+        ],
+    )
+    .ok_or_else(|| missing("merge_request.target.web_url"))?;
+    let author = req_first_str(json, &["user.username", "user.name"])?;
+    Ok(ParsedEvent::Comment(merge_request_note(
+        json, repo, author,
+    )?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::PushEvent;
     use crate::providers::test_support::{headers, json};
+    use crate::providers::{CommentEvent, PushEvent};
     use crate::providers::{Provider, parse as parse_any, verify as verify_any};
 
     const PUSH: &str = include_str!("../../tests/fixtures/providers/codeup/push.json");
     const TAG_PUSH: &str = include_str!("../../tests/fixtures/providers/codeup/tag_push.json");
     const MR: &str = include_str!("../../tests/fixtures/providers/codeup/merge_request.json");
+    const MR_NOTE: &str =
+        include_str!("../../tests/fixtures/providers/codeup/note_merge_request.json");
 
     fn parse_with(header_name: &str, event: &str, body: &str) -> Result<ParsedEvent, EventError> {
         parse_any(
@@ -239,5 +270,91 @@ mod tests {
             .map(|o| o.remove("iid"));
         let e = parse_with("codeup-event", "Merge Request Hook", &v.to_string()).expect_err("iid");
         assert!(e.to_string().contains("`object_attributes.iid`"), "{e}");
+    }
+
+    fn comment_of(body: &str) -> CommentEvent {
+        match parse_with("codeup-event", "Note Hook", body).expect("note parses") {
+            ParsedEvent::Comment(c) => c,
+            other => panic!("expected a comment, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn merge_request_author() {
+        let m = mr_of(MR);
+        assert_eq!(m.author.as_deref(), Some("codeup"));
+        assert_eq!(m.author_association, None);
+        let mut v = json(MR);
+        v["user"].as_object_mut().map(|o| o.remove("username"));
+        assert_eq!(
+            mr_of(&v.to_string()).author.as_deref(),
+            Some("Codeup"),
+            "falls back to the name"
+        );
+    }
+
+    #[test]
+    fn merge_request_comment() {
+        let want = CommentEvent {
+            repo: "demo/demo".into(),
+            number: 1,
+            body: "/ok-to-test".into(),
+            author: "codeup".into(),
+            author_association: None,
+            head_sha: Some("da1560886d4f094c3e6c9ef40349f7d38b5d27d7".into()),
+            created: true,
+        };
+        assert_eq!(comment_of(MR_NOTE), want);
+        assert_eq!(
+            parse_any(Provider::Codeup, &Headers::new(), MR_NOTE.as_bytes()),
+            Ok(ParsedEvent::Comment(want)),
+            "`object_kind` alone identifies it"
+        );
+        // Without a target URL, the repository homepage names the repo.
+        let mut v = json(MR_NOTE);
+        v["merge_request"]
+            .as_object_mut()
+            .map(|o| o.remove("target"));
+        assert_eq!(comment_of(&v.to_string()).repo, "demo/demo");
+        let mut v = json(MR_NOTE);
+        v["user"].as_object_mut().map(|o| o.remove("username"));
+        v["merge_request"]
+            .as_object_mut()
+            .map(|o| o.remove("last_commit"));
+        let c = comment_of(&v.to_string());
+        assert_eq!(c.author, "Codeup");
+        assert_eq!(c.head_sha, None);
+    }
+
+    #[test]
+    fn edited_comment_issue_comment_and_missing_fields() {
+        let mut v = json(MR_NOTE);
+        v["object_attributes"]["action"] = "update".into();
+        assert!(!comment_of(&v.to_string()).created);
+        let mut v = json(MR_NOTE);
+        v["object_attributes"]["noteable_type"] = "Commit".into();
+        assert!(matches!(
+            parse_with("codeup-event", "Note Hook", &v.to_string()),
+            Ok(ParsedEvent::Ignored { ref event, ref reason })
+                if event == "Note Hook" && reason.contains("Commit")
+        ));
+        let mut v = json(MR_NOTE);
+        v["merge_request"].as_object_mut().map(|o| o.remove("iid"));
+        assert_eq!(
+            parse_with("codeup-event", "Note Hook", &v.to_string()),
+            Err(EventError::Malformed(
+                "missing field `merge_request.iid`".into()
+            ))
+        );
+        let mut v = json(MR_NOTE);
+        v.as_object_mut().map(|o| o.remove("repository"));
+        v["merge_request"]
+            .as_object_mut()
+            .map(|o| o.remove("target"));
+        let e = parse_with("codeup-event", "Note Hook", &v.to_string()).expect_err("no repo");
+        assert!(
+            e.to_string().contains("`merge_request.target.web_url`"),
+            "{e}"
+        );
     }
 }

@@ -25,7 +25,9 @@ pub(super) fn verify(headers: &Headers, body: &[u8], secret: &str) -> Result<(),
 }
 
 /// Parses a delivery named by `X-Gitea-Event` (or Forgejo's, Gogs' or the
-/// GitHub-compatible header Gitea also sends).
+/// GitHub-compatible header Gitea also sends). A pull request comment comes
+/// as `issue_comment` with `is_pull: true` (`X-Gitea-Event-Type:
+/// pull_request_comment`).
 pub(super) fn parse(headers: &Headers, body: &[u8]) -> Result<ParsedEvent, EventError> {
     let event = [
         "x-gitea-event",
@@ -45,7 +47,7 @@ mod tests {
     use super::*;
     use crate::providers::test_support::{headers, hmac_hex, json};
     use crate::providers::{
-        MrAction, Provider, PushEvent, parse as parse_any, verify as verify_any,
+        CommentEvent, MrAction, Provider, PushEvent, parse as parse_any, verify as verify_any,
     };
 
     const PUSH: &str = include_str!("../../tests/fixtures/providers/gitea/push.json");
@@ -54,6 +56,8 @@ mod tests {
     // Gitea's pull_request payload is GitHub's shape; GitHub's documented
     // example stands in for it, with Gitea's `synchronized` action.
     const PR: &str = include_str!("../../tests/fixtures/providers/github/pull_request_opened.json");
+    const PR_COMMENT: &str =
+        include_str!("../../tests/fixtures/providers/gitea/issue_comment_pull.json");
 
     const DOC_SECRET: &str = "It's a Secret to Everybody";
     const DOC_HEX: &str = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -198,5 +202,91 @@ mod tests {
         assert!(e.to_string().contains("X-Gitea-Event"), "{e}");
         let e = parse_any(Provider::Gitea, &h, b"{\"action\":").expect_err("truncated");
         assert!(e.to_string().contains("body is not JSON"), "{e}");
+    }
+
+    fn comment_with(h: &Headers, body: &str) -> CommentEvent {
+        match parse_any(Provider::Gitea, h, body.as_bytes()).expect("comment parses") {
+            ParsedEvent::Comment(c) => c,
+            other => panic!("expected a comment, got {other:?}"),
+        }
+    }
+
+    fn comment_of(body: &str) -> CommentEvent {
+        comment_with(&headers(&[("x-gitea-event", "issue_comment")]), body)
+    }
+
+    #[test]
+    fn pull_request_author_without_association() {
+        let h = headers(&[("x-gitea-event", "pull_request")]);
+        let mut v = json(PR);
+        // Gitea's pull request carries `user` but no `author_association`.
+        v["pull_request"]
+            .as_object_mut()
+            .map(|o| o.remove("author_association"));
+        let ParsedEvent::MergeRequest(m) =
+            parse_any(Provider::Gitea, &h, v.to_string().as_bytes()).expect("pull request")
+        else {
+            panic!("expected a merge request")
+        };
+        assert_eq!(m.author.as_deref(), Some("Codertocat"));
+        assert_eq!(m.author_association, None);
+    }
+
+    #[test]
+    fn pull_request_comment() {
+        let want = CommentEvent {
+            repo: "gitea/webhooks".into(),
+            number: 3,
+            body: "/ok-to-test".into(),
+            author: "gitea".into(),
+            author_association: None,
+            head_sha: None,
+            created: true,
+        };
+        assert_eq!(comment_of(PR_COMMENT), want);
+        // The event-type header's name, and Forgejo's headers, are accepted.
+        let typed = headers(&[("x-gitea-event", "pull_request_comment")]);
+        assert_eq!(comment_with(&typed, PR_COMMENT), want);
+        let forgejo = headers(&[
+            ("x-forgejo-event", "issue_comment"),
+            ("x-forgejo-event-type", "pull_request_comment"),
+        ]);
+        assert_eq!(comment_with(&forgejo, PR_COMMENT), want);
+        // `is_pull` alone, or `issue.pull_request` alone, marks a PR comment.
+        let mut v = json(PR_COMMENT);
+        v["issue"]["pull_request"] = serde_json::Value::Null;
+        assert_eq!(comment_of(&v.to_string()), want);
+        let mut v = json(PR_COMMENT);
+        v.as_object_mut().map(|o| o.remove("is_pull"));
+        assert_eq!(comment_of(&v.to_string()), want);
+        // Newer releases may send the pull request itself: its head is read.
+        let mut v = json(PR_COMMENT);
+        v["pull_request"] = serde_json::json!({"number": 3, "head": {"sha": "bffeb74224043ba2feb48d137756c8a9331c449a"}});
+        assert_eq!(
+            comment_of(&v.to_string()).head_sha.as_deref(),
+            Some("bffeb74224043ba2feb48d137756c8a9331c449a")
+        );
+    }
+
+    #[test]
+    fn edited_comment_issue_comment_and_missing_number() {
+        let mut v = json(PR_COMMENT);
+        v["action"] = "edited".into();
+        assert!(!comment_of(&v.to_string()).created);
+        let h = headers(&[("x-gitea-event", "issue_comment")]);
+        let mut v = json(PR_COMMENT);
+        v["is_pull"] = false.into();
+        v["issue"]["pull_request"] = serde_json::Value::Null;
+        assert!(matches!(
+            parse_any(Provider::Gitea, &h, v.to_string().as_bytes()),
+            Ok(ParsedEvent::Ignored { ref event, ref reason })
+                if event == "issue_comment" && reason.contains("not on a pull request")
+        ));
+        let mut v = json(PR_COMMENT);
+        v["issue"].as_object_mut().map(|o| o.remove("number"));
+        assert_eq!(
+            parse_any(Provider::Gitea, &h, v.to_string().as_bytes()),
+            Err(EventError::Malformed("missing field `issue.number`".into()))
+        );
     }
 }

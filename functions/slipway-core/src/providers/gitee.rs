@@ -6,7 +6,8 @@ use super::payload::{
 };
 use super::signature::{base64_std, ct_eq_secret, hmac_sha256, percent_decode};
 use super::{
-    AuthError, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent, PushEvent, header,
+    AuthError, CommentEvent, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent,
+    PushEvent, header,
 };
 use serde_json::Value;
 
@@ -63,6 +64,7 @@ pub(super) fn parse(headers: &Headers, body: &[u8]) -> Result<ParsedEvent, Event
         "Merge Request Hook" | "merge_request_hooks" => {
             ParsedEvent::MergeRequest(merge_request(&json)?)
         }
+        "Note Hook" | "note_hooks" => note(event, &json)?,
         other => ParsedEvent::Ignored {
             event: other.to_owned(),
             reason: "not an event Slipway acts on".into(),
@@ -113,6 +115,14 @@ fn push(json: &Value) -> Result<PushEvent, EventError> {
     })
 }
 
+/// The target repository of a pull request event (the documented sample
+/// has only the pull request's base repository).
+const PR_REPO_PATHS: [&str; 3] = [
+    "repository.path_with_namespace",
+    "project.path_with_namespace",
+    "pull_request.base.repo.path_with_namespace",
+];
+
 fn merge_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
     let merged = opt_bool(json, "pull_request.merged").unwrap_or(false);
     let action = match opt_str(json, "action") {
@@ -136,14 +146,7 @@ fn merge_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
         Ok(n) => n,
         Err(_) => req_u64(json, "number")?,
     };
-    let repo = req_first_str(
-        json,
-        &[
-            "repository.path_with_namespace",
-            "project.path_with_namespace",
-            "pull_request.base.repo.path_with_namespace",
-        ],
-    )?;
+    let repo = req_first_str(json, &PR_REPO_PATHS)?;
     Ok(MergeRequestEvent {
         repo: repo.to_owned(),
         number,
@@ -156,7 +159,41 @@ fn merge_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
             .to_owned(),
         url: opt_str(json, "pull_request.html_url").map(str::to_owned),
         draft: opt_bool(json, "pull_request.draft").unwrap_or(false),
+        author: first_str(
+            json,
+            &["pull_request.user.login", "author.login", "sender.login"],
+        )
+        .map(str::to_owned),
+        author_association: None,
     })
+}
+
+/// A Note Hook; only a comment on a pull request (`noteable_type:
+/// PullRequest`) is a [`CommentEvent`]. Comments on issues, commits and the
+/// repository are ignored.
+fn note(event: &str, json: &Value) -> Result<ParsedEvent, EventError> {
+    match opt_str(json, "noteable_type") {
+        Some("PullRequest") => {}
+        other => {
+            return Ok(ParsedEvent::Ignored {
+                event: event.to_owned(),
+                reason: match other {
+                    Some(target) => format!("a comment on a {target}, not on a pull request"),
+                    None => "a comment without `noteable_type`".into(),
+                },
+            });
+        }
+    }
+    Ok(ParsedEvent::Comment(CommentEvent {
+        repo: req_first_str(json, &PR_REPO_PATHS)?.to_owned(),
+        number: req_u64(json, "pull_request.number")?,
+        body: req_str(json, "comment.body")?.to_owned(),
+        author: req_str(json, "comment.user.login")?.to_owned(),
+        author_association: None,
+        head_sha: opt_str(json, "pull_request.head.sha").map(str::to_owned),
+        // Gitee documents `comment` as the action of a new comment.
+        created: matches!(opt_str(json, "action"), None | Some("comment")),
+    }))
 }
 
 #[cfg(test)]
@@ -167,6 +204,8 @@ mod tests {
 
     const PUSH: &str = include_str!("../../tests/fixtures/providers/gitee/push.json");
     const MR: &str = include_str!("../../tests/fixtures/providers/gitee/merge_request.json");
+    const PR_NOTE: &str =
+        include_str!("../../tests/fixtures/providers/gitee/note_pull_request.json");
 
     const SECRET: &str = "this is secret";
     const TS: &str = "1700000000000";
@@ -356,6 +395,89 @@ mod tests {
         assert!(
             e.to_string().contains("`repository.path_with_namespace`"),
             "{e}"
+        );
+    }
+
+    fn comment_of(body: &str) -> CommentEvent {
+        match event("Note Hook", body).expect("note parses") {
+            ParsedEvent::Comment(c) => c,
+            other => panic!("expected a comment, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn merge_request_author() {
+        let m = mr_of(MR);
+        assert_eq!(m.author.as_deref(), Some("robot"));
+        assert_eq!(m.author_association, None);
+        let mut v = json(MR);
+        v["pull_request"]["user"] = serde_json::Value::Null;
+        v["author"]["login"] = "pr-author".into();
+        assert_eq!(mr_of(&v.to_string()).author.as_deref(), Some("pr-author"));
+        v.as_object_mut().map(|o| o.remove("author"));
+        v["sender"]["login"] = "the-sender".into();
+        assert_eq!(mr_of(&v.to_string()).author.as_deref(), Some("the-sender"));
+    }
+
+    #[test]
+    fn pull_request_comment() {
+        let want = CommentEvent {
+            repo: "oschina/gitee".into(),
+            number: 1,
+            body: "/ok-to-test".into(),
+            author: "robot".into(),
+            author_association: None,
+            head_sha: Some("5ccc31cda7aad7ddc59a6bdbb8a8bd61959dc71c".into()),
+            created: true,
+        };
+        assert_eq!(comment_of(PR_NOTE), want);
+        // `hook_name` identifies it without the header; `action` may be absent.
+        let mut v = json(PR_NOTE);
+        v.as_object_mut().map(|o| o.remove("action"));
+        assert_eq!(
+            parse_any(Provider::Gitee, &Headers::new(), v.to_string().as_bytes()),
+            Ok(ParsedEvent::Comment(want))
+        );
+        let mut v = json(PR_NOTE);
+        v["comment"]["user"]["login"] = "reviewer".into();
+        assert_eq!(comment_of(&v.to_string()).author, "reviewer");
+    }
+
+    #[test]
+    fn edited_comment_issue_comment_and_missing_number() {
+        let mut v = json(PR_NOTE);
+        v["action"] = "edited".into();
+        assert!(!comment_of(&v.to_string()).created);
+        for target in ["Issue", "Commit", "Comment"] {
+            let mut v = json(PR_NOTE);
+            v["noteable_type"] = target.into();
+            assert!(matches!(
+                event("Note Hook", &v.to_string()),
+                Ok(ParsedEvent::Ignored { ref event, ref reason })
+                    if event == "Note Hook" && reason.contains(target)
+            ));
+        }
+        let mut v = json(PR_NOTE);
+        v.as_object_mut().map(|o| o.remove("noteable_type"));
+        assert!(matches!(
+            event("Note Hook", &v.to_string()),
+            Ok(ParsedEvent::Ignored { .. })
+        ));
+        let mut v = json(PR_NOTE);
+        v["pull_request"]
+            .as_object_mut()
+            .map(|o| o.remove("number"));
+        assert_eq!(
+            event("Note Hook", &v.to_string()),
+            Err(EventError::Malformed(
+                "missing field `pull_request.number`".into()
+            ))
+        );
+        let mut v = json(PR_NOTE);
+        v["comment"].as_object_mut().map(|o| o.remove("body"));
+        assert_eq!(
+            event("Note Hook", &v.to_string()),
+            Err(EventError::Malformed("missing field `comment.body`".into()))
         );
     }
 }

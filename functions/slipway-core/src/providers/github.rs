@@ -2,13 +2,13 @@
 //! Gitea/Forgejo, whose payloads are GitHub-compatible.
 
 use super::payload::{
-    changed_paths, commits, decode_body, first_str, is_zero_sha, opt_bool, opt_str, opt_u64,
+    changed_paths, commits, decode_body, first_str, get, is_zero_sha, opt_bool, opt_str, opt_u64,
     req_first_str, req_str, req_u64,
 };
 use super::signature::verify_hex;
 use super::{
-    AuthError, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent, PushEvent,
-    WorkflowRunEvent, header,
+    AuthError, CommentEvent, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent,
+    PushEvent, WorkflowRunEvent, header,
 };
 use serde_json::Value;
 
@@ -40,6 +40,9 @@ pub(super) fn parse_event(event: &str, json: &Value) -> Result<ParsedEvent, Even
         "pull_request" => ParsedEvent::MergeRequest(pull_request(json)?),
         "workflow_run" => ParsedEvent::WorkflowRun(workflow_run(json)?),
         "check_run" => ParsedEvent::WorkflowRun(check_run(json)?),
+        // Gitea sends PR comments as `issue_comment` too, naming them
+        // `pull_request_comment` in `X-Gitea-Event-Type`.
+        "issue_comment" | "pull_request_comment" => issue_comment(event, json)?,
         "create" | "delete" => ParsedEvent::Ignored {
             event: event.to_owned(),
             reason: "the matching push event carries the commit".into(),
@@ -121,7 +124,36 @@ fn pull_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
             .to_owned(),
         url: opt_str(json, "pull_request.html_url").map(str::to_owned),
         draft: opt_bool(json, "pull_request.draft").unwrap_or(false),
+        author: opt_str(json, "pull_request.user.login").map(str::to_owned),
+        // GitHub only: Gitea's pull request has no `author_association`.
+        author_association: opt_str(json, "pull_request.author_association").map(str::to_owned),
     })
+}
+
+/// A comment on an issue or a pull request (GitHub and Gitea share the
+/// shape). Only pull request comments become [`ParsedEvent::Comment`]: GitHub
+/// marks them with a non-null `issue.pull_request`, Gitea with `is_pull`.
+fn issue_comment(event: &str, json: &Value) -> Result<ParsedEvent, EventError> {
+    let on_pull = event == "pull_request_comment"
+        || opt_bool(json, "is_pull").unwrap_or(false)
+        || get(json, "issue.pull_request").is_some();
+    if !on_pull {
+        return Ok(ParsedEvent::Ignored {
+            event: event.to_owned(),
+            reason: "a comment on an issue, not on a pull request".into(),
+        });
+    }
+    Ok(ParsedEvent::Comment(CommentEvent {
+        repo: req_str(json, "repository.full_name")?.to_owned(),
+        number: req_u64(json, "issue.number")?,
+        body: req_str(json, "comment.body")?.to_owned(),
+        author: req_str(json, "comment.user.login")?.to_owned(),
+        author_association: opt_str(json, "comment.author_association").map(str::to_owned),
+        // GitHub's payload names no commit; Gitea's may carry the whole
+        // pull request beside the issue.
+        head_sha: opt_str(json, "pull_request.head.sha").map(str::to_owned),
+        created: opt_str(json, "action") == Some("created"),
+    }))
 }
 
 fn workflow_run(json: &Value) -> Result<WorkflowRunEvent, EventError> {
@@ -178,6 +210,8 @@ mod tests {
     const CHECK_RUN: &str =
         include_str!("../../tests/fixtures/providers/github/check_run_completed.json");
     const CREATE: &str = include_str!("../../tests/fixtures/providers/github/create.json");
+    const PR_COMMENT: &str =
+        include_str!("../../tests/fixtures/providers/github/issue_comment_created.json");
 
     const DOC_SECRET: &str = "It's a Secret to Everybody";
     const DOC_SIG: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -363,6 +397,117 @@ mod tests {
         let ready = mr_of(&ready.to_string());
         assert_eq!(ready.action, MrAction::Other("ready_for_review".into()));
         assert!(ready.draft);
+    }
+
+    #[test]
+    fn pull_request_author_and_association() {
+        let opened = mr_of(PR_OPENED);
+        assert_eq!(opened.author.as_deref(), Some("Codertocat"));
+        assert_eq!(opened.author_association.as_deref(), Some("OWNER"));
+        let mut v = json(PR_OPENED);
+        v["pull_request"]["user"]["login"] = "octocat-fork".into();
+        v["pull_request"]["author_association"] = "FIRST_TIME_CONTRIBUTOR".into();
+        v["sender"]["login"] = "someone-else".into();
+        let m = mr_of(&v.to_string());
+        assert_eq!(m.author.as_deref(), Some("octocat-fork"), "not the sender");
+        assert_eq!(
+            m.author_association.as_deref(),
+            Some("FIRST_TIME_CONTRIBUTOR")
+        );
+        v["pull_request"]
+            .as_object_mut()
+            .map(|o| o.remove("author_association"));
+        v["pull_request"]["user"] = serde_json::Value::Null;
+        let bare = mr_of(&v.to_string());
+        assert_eq!((bare.author, bare.author_association), (None, None));
+    }
+
+    fn comment_of(body: &str) -> CommentEvent {
+        match event("issue_comment", body).expect("issue_comment parses") {
+            ParsedEvent::Comment(c) => c,
+            other => panic!("expected a comment, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn documented_pull_request_comment() {
+        assert_eq!(
+            comment_of(PR_COMMENT),
+            CommentEvent {
+                repo: "Codertocat/Hello-World".into(),
+                number: 1,
+                body: "/ok-to-test".into(),
+                author: "Codertocat".into(),
+                author_association: Some("OWNER".into()),
+                head_sha: None,
+                created: true,
+            }
+        );
+        let mut v = json(PR_COMMENT);
+        v["comment"]["user"]["login"] = "drive-by".into();
+        v["comment"]["author_association"] = "NONE".into();
+        let c = comment_of(&v.to_string());
+        assert_eq!(c.author, "drive-by", "the commenter, not the issue author");
+        assert_eq!(c.author_association.as_deref(), Some("NONE"));
+    }
+
+    #[test]
+    fn edited_and_deleted_comments_are_not_created() {
+        let mut v = json(PR_COMMENT);
+        for action in ["edited", "deleted"] {
+            v["action"] = action.into();
+            let c = comment_of(&v.to_string());
+            assert!(!c.created, "{action}");
+            assert_eq!(c.body, "/ok-to-test");
+        }
+    }
+
+    #[test]
+    fn issue_comments_and_review_comments_are_ignored() {
+        let mut v = json(PR_COMMENT);
+        v["issue"]["pull_request"] = serde_json::Value::Null;
+        let ParsedEvent::Ignored {
+            event: name,
+            reason,
+        } = event("issue_comment", &v.to_string()).expect("issue comment")
+        else {
+            panic!("an issue comment is ignored")
+        };
+        assert_eq!(name, "issue_comment");
+        assert!(reason.contains("not on a pull request"), "{reason}");
+        v["issue"].as_object_mut().map(|o| o.remove("pull_request"));
+        assert!(matches!(
+            event("issue_comment", &v.to_string()),
+            Ok(ParsedEvent::Ignored { .. })
+        ));
+        assert!(matches!(
+            event("pull_request_review_comment", PR_COMMENT),
+            Ok(ParsedEvent::Ignored { ref event, .. }) if event == "pull_request_review_comment"
+        ));
+    }
+
+    #[test]
+    fn pull_request_comment_missing_fields_is_malformed() {
+        let mut v = json(PR_COMMENT);
+        v["issue"].as_object_mut().map(|o| o.remove("number"));
+        assert_eq!(
+            event("issue_comment", &v.to_string()),
+            Err(EventError::Malformed("missing field `issue.number`".into()))
+        );
+        let mut v = json(PR_COMMENT);
+        v["comment"]["user"] = serde_json::Value::Null;
+        assert_eq!(
+            event("issue_comment", &v.to_string()),
+            Err(EventError::Malformed(
+                "missing field `comment.user.login`".into()
+            ))
+        );
+        let mut v = json(PR_COMMENT);
+        v["comment"].as_object_mut().map(|o| o.remove("body"));
+        assert_eq!(
+            event("issue_comment", &v.to_string()),
+            Err(EventError::Malformed("missing field `comment.body`".into()))
+        );
     }
 
     #[test]

@@ -3,12 +3,12 @@
 
 use super::payload::{
     changed_paths, commits, decode_body, first_str, get, is_zero_sha, opt_bool, opt_str, opt_u64,
-    repo_path_of_url, req_str, req_u64,
+    repo_path_of_url, req_first_str, req_str, req_u64,
 };
 use super::signature::{ct_eq_secret, verify_standard_webhooks};
 use super::{
-    AuthError, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent, PipelineEvent,
-    PushEvent, header,
+    AuthError, CommentEvent, EventError, Headers, MergeRequestEvent, MrAction, ParsedEvent,
+    PipelineEvent, PushEvent, header,
 };
 use serde_json::Value;
 
@@ -54,12 +54,14 @@ pub(super) fn parse(headers: &Headers, body: &[u8]) -> Result<ParsedEvent, Event
         Some("Tag Push Hook") => Some("tag_push"),
         Some("Merge Request Hook") => Some("merge_request"),
         Some("Pipeline Hook") => Some("pipeline"),
+        Some("Note Hook") => Some("note"),
         _ => None,
     });
     Ok(match kind {
         Some("push" | "tag_push") => ParsedEvent::Push(push(&json)?),
         Some("merge_request") => ParsedEvent::MergeRequest(merge_request(&json)?),
         Some("pipeline") => ParsedEvent::Pipeline(pipeline(&json)?),
+        Some("note") => note(&json, event_header.unwrap_or("note"))?,
         other => ParsedEvent::Ignored {
             event: event_header.or(other).unwrap_or("unknown").to_owned(),
             reason: "not an event Slipway acts on".into(),
@@ -147,7 +149,72 @@ fn merge_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
         url: opt_str(json, "object_attributes.url").map(str::to_owned),
         draft: opt_bool(json, "object_attributes.draft").unwrap_or(false)
             || opt_bool(json, "object_attributes.work_in_progress").unwrap_or(false),
+        // The hook names the author only by `author_id`; `user` is who
+        // caused this event (the author when it is opened, the pusher on an
+        // update). GitLab sends no access level in webhooks.
+        author: opt_str(json, "user.username").map(str::to_owned),
+        author_association: None,
     })
+}
+
+/// The [`ParsedEvent::Ignored`] for a GitLab-shaped Note Hook that is not
+/// about a merge request (a comment on a commit, issue or snippet, or one
+/// without `noteable_type`); `None` for a merge request comment. Shared
+/// with Codeup.
+pub(super) fn non_merge_request_note(json: &Value, event: &str) -> Option<ParsedEvent> {
+    let reason = match opt_str(json, "object_attributes.noteable_type") {
+        Some("MergeRequest") => return None,
+        Some(other) => format!("a comment on a {other}, not on a merge request"),
+        None => "a comment without `object_attributes.noteable_type`".to_owned(),
+    };
+    Some(ParsedEvent::Ignored {
+        event: event.to_owned(),
+        reason,
+    })
+}
+
+/// A merge request comment from a GitLab-shaped Note Hook, with the
+/// repository and author already resolved by the caller: the request is
+/// `merge_request.iid`, the text `object_attributes.note`, the head
+/// `merge_request.last_commit.id`; it is new when `object_attributes.action`
+/// is `create` or absent (GitLab before 16.11 sends none, and no edits).
+pub(super) fn merge_request_note(
+    json: &Value,
+    repo: String,
+    author: &str,
+) -> Result<CommentEvent, EventError> {
+    Ok(CommentEvent {
+        repo,
+        number: req_u64(json, "merge_request.iid")?,
+        body: req_str(json, "object_attributes.note")?.to_owned(),
+        author: author.to_owned(),
+        author_association: None,
+        head_sha: opt_str(json, "merge_request.last_commit.id").map(str::to_owned),
+        created: matches!(
+            opt_str(json, "object_attributes.action"),
+            None | Some("create")
+        ),
+    })
+}
+
+fn note(json: &Value, event: &str) -> Result<ParsedEvent, EventError> {
+    if let Some(ignored) = non_merge_request_note(json, event) {
+        return Ok(ignored);
+    }
+    let repo = req_first_str(
+        json,
+        &[
+            "project.path_with_namespace",
+            "merge_request.target.path_with_namespace",
+        ],
+    )?;
+    // In a Note Hook `user` is the comment's author.
+    let author = req_str(json, "user.username")?;
+    Ok(ParsedEvent::Comment(merge_request_note(
+        json,
+        repo.to_owned(),
+        author,
+    )?))
 }
 
 fn pipeline(json: &Value) -> Result<PipelineEvent, EventError> {
@@ -182,6 +249,8 @@ mod tests {
     const TAG_PUSH: &str = include_str!("../../tests/fixtures/providers/gitlab/tag_push.json");
     const MR: &str = include_str!("../../tests/fixtures/providers/gitlab/merge_request.json");
     const PIPELINE: &str = include_str!("../../tests/fixtures/providers/gitlab/pipeline.json");
+    const MR_NOTE: &str =
+        include_str!("../../tests/fixtures/providers/gitlab/note_merge_request.json");
 
     const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const SW_BODY: &[u8] = br#"{"test": 2432232314}"#;
@@ -398,6 +467,98 @@ mod tests {
         assert!(
             e.to_string().contains("`object_attributes.last_commit.id`"),
             "{e}"
+        );
+    }
+
+    fn comment_of(body: &str) -> CommentEvent {
+        match event("Note Hook", body).expect("note parses") {
+            ParsedEvent::Comment(c) => c,
+            other => panic!("expected a comment, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn merge_request_author_is_the_acting_user() {
+        let m = mr_of(MR);
+        assert_eq!(m.author.as_deref(), Some("root"));
+        assert_eq!(m.author_association, None, "GitLab sends no access level");
+        let mut v = json(MR);
+        v.as_object_mut().map(|o| o.remove("user"));
+        assert_eq!(mr_of(&v.to_string()).author, None);
+    }
+
+    #[test]
+    fn documented_merge_request_comment() {
+        let want = CommentEvent {
+            repo: "gitlab-org/gitlab-test".into(),
+            number: 1,
+            body: "/ok-to-test".into(),
+            author: "root".into(),
+            author_association: None,
+            head_sha: Some("562e173be03b8ff2efb05345d12df18815438a4b".into()),
+            created: true,
+        };
+        assert_eq!(comment_of(MR_NOTE), want);
+        // `object_kind` alone identifies it.
+        assert_eq!(
+            parse_any(Provider::GitLab, &Headers::new(), MR_NOTE.as_bytes()),
+            Ok(ParsedEvent::Comment(want))
+        );
+        // Before GitLab 16.11 there is no `action` (and no edit events).
+        let mut v = json(MR_NOTE);
+        v["object_attributes"]
+            .as_object_mut()
+            .map(|o| o.remove("action"));
+        assert!(comment_of(&v.to_string()).created);
+        // Without `project`, the merge request's target names the repository.
+        let mut v = json(MR_NOTE);
+        v.as_object_mut().map(|o| o.remove("project"));
+        assert_eq!(comment_of(&v.to_string()).repo, "gitlab-org/gitlab-test");
+    }
+
+    #[test]
+    fn edited_comment_is_not_created() {
+        let mut v = json(MR_NOTE);
+        v["object_attributes"]["action"] = "update".into();
+        let c = comment_of(&v.to_string());
+        assert!(!c.created);
+        assert_eq!(c.body, "/ok-to-test");
+    }
+
+    #[test]
+    fn comments_on_issues_commits_and_snippets_are_ignored() {
+        for target in ["Issue", "Commit", "Snippet"] {
+            let mut v = json(MR_NOTE);
+            v["object_attributes"]["noteable_type"] = target.into();
+            let ParsedEvent::Ignored {
+                event: name,
+                reason,
+            } = event("Note Hook", &v.to_string()).expect("ignored")
+            else {
+                panic!("a comment on a {target} is ignored")
+            };
+            assert_eq!(name, "Note Hook");
+            assert!(reason.contains(target), "{reason}");
+        }
+    }
+
+    #[test]
+    fn merge_request_comment_missing_fields_is_malformed() {
+        let mut v = json(MR_NOTE);
+        v["merge_request"].as_object_mut().map(|o| o.remove("iid"));
+        assert_eq!(
+            event("Note Hook", &v.to_string()),
+            Err(EventError::Malformed(
+                "missing field `merge_request.iid`".into()
+            ))
+        );
+        let mut v = json(MR_NOTE);
+        v["user"].as_object_mut().map(|o| o.remove("username"));
+        assert_eq!(
+            event("Note Hook", &v.to_string()),
+            Err(EventError::Malformed(
+                "missing field `user.username`".into()
+            ))
         );
     }
 }
