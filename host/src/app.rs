@@ -235,7 +235,9 @@ impl App {
 
     /// [`Self::invoke`] with the request body limit: a declared length over
     /// it is refused at once, and a body that streams past it ends the
-    /// request with 413 unless the component has already answered.
+    /// request with 413 unless the component has already answered. (Chained
+    /// requests come from a guest, bounded by its own memory, and are not
+    /// limited.)
     async fn invoke_for_client(
         &self,
         request: http::Request<HttpBody>,
@@ -252,10 +254,13 @@ impl App {
         let (limited, mut overflow) = body::limit(incoming, limit);
         let request = http::Request::from_parts(parts, limited.boxed_unsync());
         tokio::select! {
-            result = self.invoke(request, route, client, false) => match overflow.happened() {
-                true => Err(Rejection::BodyTooLarge { limit }.into()),
-                false => result,
-            },
+            result = self.invoke(request, route, client, false) => {
+                if overflow.happened() {
+                    Err(Rejection::BodyTooLarge { limit }.into())
+                } else {
+                    result
+                }
+            }
             () = overflow.wait() => Err(Rejection::BodyTooLarge { limit }.into()),
         }
     }
@@ -322,19 +327,7 @@ impl App {
             client,
             chained,
         );
-        // Guests see an absolute URI, as Spin gives them.
-        if uri.authority().is_none() {
-            let host = request
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost")
-                .to_owned();
-            let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            if let Ok(absolute) = format!("http://{host}{pq}").parse() {
-                *request.uri_mut() = absolute;
-            }
-        }
+        make_uri_absolute(&mut request);
         let (tx, rx) = oneshot::channel();
         let fresh = handler.state().max_instance_reuse_count() == 1;
         let req_id = handler.next_req_id();
@@ -352,6 +345,23 @@ impl App {
             Some(limit) if started.elapsed() >= limit => Err(InvokeError::TimedOut(limit)),
             _ => Err(failure.into()),
         }
+    }
+}
+
+/// Guests see an absolute URI, as Spin gives them.
+fn make_uri_absolute(request: &mut http::Request<HttpBody>) {
+    let uri = request.uri();
+    if uri.authority().is_some() {
+        return;
+    }
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    if let Ok(absolute) = format!("http://{host}{pq}").parse() {
+        *request.uri_mut() = absolute;
     }
 }
 
