@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build-components.sh
 cargo build -p slipway-host
+# spin.toml gives each component exactly what config/slipway.toml needs.
+target/debug/slipway manifest --check
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee -a "$log"

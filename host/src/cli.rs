@@ -25,6 +25,26 @@ pub enum Command {
     Up(Box<UpArgs>),
     /// Run every component's build command (like `spin build`).
     Build(BuildArgs),
+    /// Write each component's variables and allowed outbound hosts into
+    /// the manifest from the control-plane configuration (or, with
+    /// `--check`, fail if they differ).
+    Manifest(ManifestArgs),
+}
+
+/// `slipway manifest`.
+#[derive(Args, Debug)]
+pub struct ManifestArgs {
+    /// The application manifest.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    pub from: PathBuf,
+    /// The control-plane configuration (default: `config/slipway.toml`
+    /// beside the manifest).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Only check; exit 1 and list the differences if the manifest is
+    /// not what the configuration needs.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `slipway build`.
@@ -203,7 +223,7 @@ mod tests {
         let cli = Cli::parse_from([&["slipway", "up"], args].concat());
         match cli.command {
             Command::Up(args) => *args,
-            Command::Build(_) => unreachable!("parsed `up`"),
+            Command::Build(_) | Command::Manifest(_) => unreachable!("parsed `up`"),
         }
     }
 

@@ -11,6 +11,7 @@ mod files;
 mod key_value;
 mod limits;
 mod manifest;
+mod manifest_sync;
 mod outbound;
 mod routes;
 mod server;
@@ -37,6 +38,14 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             cli::Command::Up(args) => up::run(*args).await,
             cli::Command::Build(args) => build_cmd::run_from(&args.from),
+            cli::Command::Manifest(args) => {
+                let mode = if args.check {
+                    manifest_sync::Mode::Check
+                } else {
+                    manifest_sync::Mode::Write
+                };
+                manifest_sync::run(&args.from, args.config.as_deref(), mode)
+            }
         }
     });
     match result {

@@ -25,6 +25,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let manifest = Manifest::load(&args.from)?;
     if args.build {
+        crate::build_cmd::check_slipway_manifest(&args.from)?;
         crate::build_cmd::run(&manifest)?;
     }
     let runtime_config = match &args.runtime_config_file {

@@ -76,6 +76,7 @@ namespace = "{NS}"
 token_secret = "kubernetes_token"
 [chat]
 feishu_api_base = "{feishu}"
+reply_hosts = ["{feishu}", "{replies}", "{chat}"]
 [access.people.alice]
 chat = ["slack:T1:UALICE"]
 git = ["github:dev"]
@@ -102,6 +103,8 @@ confirm = true
 "#,
         k8s = k8s.url(),
         feishu = replies.feishu_api_base(),
+        replies = replies.url(),
+        chat = chat.url(),
     );
     let env = Env::start_with(
         &config,

@@ -93,6 +93,22 @@ pub fn app_manifest(dir: &TempDir) -> PathBuf {
     path
 }
 
+/// Writes the variables and allowed outbound hosts of `manifest` from the
+/// configuration beside it with `slipway manifest`, as a deployment does:
+/// each component reaches exactly what the test's configuration names.
+pub fn sync_manifest(manifest: &Path) {
+    let output = std::process::Command::new(host_binary())
+        .args(["manifest", "--from"])
+        .arg(manifest)
+        .output()
+        .expect("run slipway manifest");
+    assert!(
+        output.status.success(),
+        "slipway manifest failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// A directory removed when dropped.
 pub struct TempDir(pub PathBuf);
 

@@ -14,8 +14,28 @@ use crate::{Host, TempDir, app_manifest};
 pub const GIT_TOKEN: &str = "git-api-token";
 pub const HOOK_SECRET: &str = "hook-secret";
 pub const CALLBACK_SECRET: &str = "test-callback-secret";
-/// Bearer token of `/api/tick` and retries.
-pub const API_TOKEN: &str = "test-api-token";
+/// Bearer token of the `ops` API token, whose owner is an admin of every
+/// app and environment.
+pub const API_TOKEN: &str = "test-api-token-of-the-operators";
+/// The access configuration every test app has: the `ops` token.
+pub const OPS_ACCESS: &str = r#"
+[access.people.ops]
+[[access.grants]]
+role = "admin"
+to = ["ops"]
+[access.tokens.ops]
+owner = "ops"
+hash_secret = "token_operator"
+"#;
+
+/// `sha256:<hex>` of `token`, as a token's hash variable holds it.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(token.as_bytes()))
+    )
+}
 pub const JENKINS_TOKEN: &str = "jenkins-api-token";
 pub const PROVIDERS: [&str; 6] = ["github", "gitlab", "gitee", "codeup", "bitbucket", "gitea"];
 
@@ -100,15 +120,16 @@ impl Env {
         } else {
             config += &format!("{extra_config}\n{lease}");
         }
+        config += OPS_ACCESS;
         std::fs::write(dir.join("config/slipway.toml"), config).unwrap();
+        crate::sync_manifest(&manifest);
         let mut vars: Vec<String> = vec![
             format!("callback_secret={CALLBACK_SECRET}"),
             format!("jenkins_token={JENKINS_TOKEN}"),
             "tekton_token=tekton-token".into(),
             "builder_token=builder-token".into(),
             "gitlab_trigger_token=glptt-test".into(),
-            format!("api_token={API_TOKEN}"),
-            "internal_outbound_hosts=http://127.0.0.1:*".into(),
+            format!("token_operator={}", token_hash(API_TOKEN)),
         ];
         vars.extend(extra_vars.iter().map(|v| v.to_string()));
         for p in PROVIDERS {
@@ -140,6 +161,16 @@ impl Env {
             .args(["-9", &self.host.pid().to_string()])
             .status();
         self.host = Arc::new(Host::start(&self.manifest, &as_strs(&self.args)));
+    }
+
+    /// Appends `extra` to the app's configuration and restarts the host on
+    /// the same state with its manifest synced to the new configuration.
+    pub fn reconfigure(&mut self, extra: &str) {
+        let path = self.dir.join("config/slipway.toml");
+        let config = std::fs::read_to_string(&path).unwrap() + extra;
+        std::fs::write(&path, config).unwrap();
+        crate::sync_manifest(&self.manifest);
+        self.kill_and_restart();
     }
 
     /// Puts `pipeline` in the provider's repository at `sha`.
@@ -209,8 +240,18 @@ impl Env {
 
     /// `POST path` with the API token.
     pub fn api_post(&self, path: &str) -> (u16, Value) {
-        let response = ureq::post(&self.host.url(path))
-            .set("authorization", &format!("Bearer {API_TOKEN}"))
+        self.api_call("POST", path, API_TOKEN)
+    }
+
+    /// `GET path` with the API token.
+    pub fn api_get(&self, path: &str) -> (u16, Value) {
+        self.api_call("GET", path, API_TOKEN)
+    }
+
+    /// `method path` with `token` as the bearer token.
+    pub fn api_call(&self, method: &str, path: &str, token: &str) -> (u16, Value) {
+        let response = ureq::request(method, &self.host.url(path))
+            .set("authorization", &format!("Bearer {token}"))
             .send_bytes(b"");
         let (status, text) = match response {
             Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
@@ -243,9 +284,9 @@ impl Env {
 
     /// `GET /api/runs/{id}` as it is now.
     pub fn run_now(&self, id: &str) -> Value {
-        let (status, body) = self.host.get(&format!("/api/runs/{id}"));
+        let (status, body) = self.api_get(&format!("/api/runs/{id}"));
         assert_eq!(status, 200, "{body}");
-        serde_json::from_str(&body).unwrap()
+        body
     }
 
     /// `POST /api/tick`; its report.
@@ -263,6 +304,22 @@ impl Env {
             r.get::<_, i64>(0)
         })
         .unwrap() as usize
+    }
+
+    /// Every key and value in the app's key-value store.
+    pub fn kv_dump(&self) -> Vec<(String, Vec<u8>)> {
+        let db = self.dir.join(".spin/sqlite_key_value.db");
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut statement = conn
+            .prepare("SELECT key, value FROM spin_key_value ORDER BY key")
+            .unwrap();
+        statement
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     /// The keys in the app's key-value store, sorted (to show what a

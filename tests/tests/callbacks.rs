@@ -139,6 +139,7 @@ type = "feishu"
 webhook_secret = "feishu_webhook_url"
 sign_secret = "feishu_sign_secret"
 "#;
+    let notify = format!("{notify}[chat]\nreply_hosts = [\"{}\"]\n", chat.url());
     let vars = [
         format!("slack_webhook_url={}", chat.slack_url()),
         format!("dingtalk_webhook_url={}", chat.dingtalk_url()),
@@ -147,7 +148,7 @@ sign_secret = "feishu_sign_secret"
         format!("feishu_sign_secret={}", chat.feishu_secret().unwrap()),
     ];
     let vars: Vec<&str> = vars.iter().map(String::as_str).collect();
-    let env = Env::start_with(notify, &vars);
+    let env = Env::start_with(&notify, &vars);
     let run = start_run(&env, 0x200, DELIVERY);
     let token = env.callback_token(&run, "unit-test", 1);
     let (status, reply) = env.callback(&run, "unit-test", &token, "text/xml", SUREFIRE_FAILING);
@@ -436,13 +437,9 @@ type = "github_actions"
 api_base = "GIT"
 token_secret = "github_token"
 "#;
-    let env = Env::start("");
-    let config = std::fs::read_to_string(env.dir.join("config/slipway.toml")).unwrap();
-    std::fs::write(
-        env.dir.join("config/slipway.toml"),
-        config + &extra.replace("GIT", &env.git.url()),
-    )
-    .unwrap();
+    let mut env = Env::start("");
+    let extra = extra.replace("GIT", &env.git.url());
+    env.reconfigure(&extra);
     env.git.add_workflow("acme/shop-github", "build.yml");
     env.git.add_branch("acme/shop-github", "main", &sha(0x700));
     let run = start_run(

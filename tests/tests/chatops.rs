@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use slipway_tests::chat_env::*;
 use slipway_tests::fakes::chat::ChatPlatform;
 use slipway_tests::fakes::chat_replies::FakeChatReplies;
@@ -303,12 +303,10 @@ fn deploys_from_chat_are_confirmed_answered_at_once_and_recorded_as_the_person()
     );
     let (again, _) = slack(&w, "UALICE", &code);
     assert!(text_of(&again).contains("used or expired"), "{again}");
-    let (status, body) = w
+    let (status, releases) = w
         .env
-        .host
-        .get(&format!("/api/apps/{APP}/environments/production/releases"));
+        .api_get(&format!("/api/apps/{APP}/environments/production/releases"));
     assert_eq!(status, 200);
-    let releases: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(releases["releases"][0]["requested_by"], "alice");
 
     let (answer, _) = slack(&w, "UALICE", &format!("lock {APP} staging release freeze"));

@@ -79,11 +79,10 @@ fn action(env: &Env, environment: &str, what: &str) -> (u16, Value) {
 }
 
 fn releases(env: &Env, environment: &str) -> Vec<Value> {
-    let (status, body) = env.host.get(&format!(
+    let (status, v) = env.api_get(&format!(
         "/api/apps/{APP}/environments/{environment}/releases"
     ));
-    assert_eq!(status, 200, "{body}");
-    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status, 200, "{v}");
     v["releases"].as_array().unwrap().clone()
 }
 

@@ -300,17 +300,12 @@ project = "acme/shop-gitlab"
 token_secret = "gitlab_trigger_token"
 "#;
     // The fakes must exist before the config names their URLs.
-    let probe = Env::start("");
+    let mut env = Env::start("");
     let extra = extra
-        .replace("TEKTON", &probe.tekton.url())
-        .replace("BUILDER", &probe.builder.url())
-        .replace("GIT", &probe.git.url());
-    std::fs::write(
-        probe.dir.join("config/slipway.toml"),
-        std::fs::read_to_string(probe.dir.join("config/slipway.toml")).unwrap() + &extra,
-    )
-    .unwrap();
-    let env = probe;
+        .replace("TEKTON", &env.tekton.url())
+        .replace("BUILDER", &env.builder.url())
+        .replace("GIT", &env.git.url());
+    env.reconfigure(&extra);
     env.git.add_workflow(&repo("github"), "build.yml");
     env.git.add_branch(&repo("github"), "main", &sha(0x1));
     env.git.add_trigger_token(&repo("gitlab"), "glptt-test");

@@ -1,14 +1,13 @@
 //! The pipeline API:
-//! - `GET /api/runs/{run}`: a run with its stages, attempts, timings, build
-//!   links, test results and artifacts;
-//! - `POST /api/runs/{run}/stages/{stage}/retry` (bearer `api_token`): start
-//!   a failed stage again as a new attempt;
-//! - `POST /api/tick[?budget_ms=N]` (bearer `api_token`): reconcile every
+//! - `GET /api/runs/{run}` (viewer): a run with its stages, attempts,
+//!   timings, build links, test results and artifacts;
+//! - `POST /api/runs/{run}/stages/{stage}/retry` (deployer): start a failed
+//!   stage again as a new attempt;
+//! - `POST /api/tick[?budget_ms=N]` (any API token): reconcile every
 //!   unfinished run and deployment within a time budget.
 
 use serde_json::json;
-use slipway_core::entry::{retry, tick};
-use slipway_core::runs::RunStore;
+use slipway_core::entry::{retry, runs_read, tick};
 use slipway_spin::app::{self, App};
 use slipway_spin::request;
 use spin_sdk::http::{IntoResponse, Method, Request};
@@ -29,11 +28,7 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
             tick::handle_tick(&deps, &headers, query_u64(&request, "budget_ms")).await
         }
         (Method::GET, ["api", "runs", run]) => {
-            return Ok(match RunStore::new(&app.kv).load(run).await {
-                Ok(Some(record)) => request::json(200, &serde_json::to_value(&record)?),
-                Ok(None) => request::json(404, &json!({ "error": format!("no run {run:?}") })),
-                Err(e) => request::json(500, &json!({ "error": e.to_string() })),
-            });
+            runs_read::handle_get_run(&deps, run, &headers).await
         }
         (Method::POST, ["api", "runs", run, "stages", stage, "retry"]) => {
             retry::handle_retry(&deps, run, stage, &headers).await

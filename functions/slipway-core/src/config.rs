@@ -69,9 +69,26 @@ pub struct ChatSettings {
     /// Lark: `https://open.larksuite.com`).
     #[serde(default)]
     pub feishu_api_base: Option<String>,
+    /// Where chat answers and notices are posted, for the outbound
+    /// allow-list (Slack `response_url`s and incoming webhooks, DingTalk
+    /// robots and session webhooks, Feishu, a self-hosted Mattermost).
+    /// Default: Slack's, DingTalk's and the Feishu API base.
+    #[serde(default)]
+    pub reply_hosts: Option<Vec<String>>,
 }
 
 impl ChatSettings {
+    /// `reply_hosts`, or the default.
+    pub fn reply_hosts(&self) -> Vec<String> {
+        self.reply_hosts.clone().unwrap_or_else(|| {
+            vec![
+                "https://hooks.slack.com".to_owned(),
+                "https://oapi.dingtalk.com".to_owned(),
+                self.feishu_api_base().to_owned(),
+            ]
+        })
+    }
+
     /// The Feishu open API base, without a trailing slash.
     pub fn feishu_api_base(&self) -> &str {
         self.feishu_api_base
@@ -150,6 +167,12 @@ pub struct AppConfig {
     /// Chat notifications (`[[apps.<name>.notify]]`).
     #[serde(default)]
     pub notify: Vec<crate::notify::NotifyTarget>,
+    /// Whether anyone may read its runs and releases without a token.
+    #[serde(default)]
+    pub public_read: bool,
+    /// Whose pull requests run without a trusted person's `/ok-to-test`.
+    #[serde(default)]
+    pub pull_requests: crate::access::pull_requests::PullRequestTrust,
 }
 
 fn default_pipeline_path() -> String {
@@ -198,6 +221,9 @@ impl ControlPlane {
             if app.repo.trim_matches('/').is_empty() {
                 return Err(ConfigError(format!("app {name:?}: repo is empty")));
             }
+            app.pull_requests
+                .validate(&config.access)
+                .map_err(|e| ConfigError(format!("app {name:?}: {e}")))?;
             for target in &app.notify {
                 target
                     .validate()

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod active;
+pub mod auth_failures;
 pub mod builders;
 pub mod cells;
 pub mod chat;
@@ -15,6 +16,7 @@ pub mod engine;
 pub mod entry;
 pub mod health;
 pub mod intents;
+pub mod least_privilege;
 pub mod notify;
 pub mod pipeline;
 pub mod ports;

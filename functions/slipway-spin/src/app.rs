@@ -88,5 +88,12 @@ pub fn respond_chat(app: App, handled: ChatHandled) -> JsonResponse {
 
 /// The domain's reply as a response.
 pub fn reply(reply: Reply) -> JsonResponse {
-    crate::request::json(reply.status, &reply.body)
+    let mut response = crate::request::json(reply.status, &reply.body);
+    // 429 and 503 say when to come back in the body; HTTP clients read the header.
+    if let Some(seconds) = reply.body.get("retry_after_s").and_then(|v| v.as_u64())
+        && let Ok(value) = spin_sdk::http::HeaderValue::from_str(&seconds.to_string())
+    {
+        response.1.insert("retry-after", value);
+    }
+    response
 }

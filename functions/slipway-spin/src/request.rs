@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use futures::StreamExt;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{HeaderMap, HeaderValue, Request, StatusCode};
 
@@ -26,7 +27,7 @@ pub enum BodyError {
 }
 
 /// Reads the body, refusing more than `limit` bytes (by `content-length`
-/// first, then by what actually arrived).
+/// first, then by what arrives, chunk by chunk).
 pub async fn body(request: Request, limit: usize) -> Result<Vec<u8>, BodyError> {
     let declared = request
         .headers()
@@ -36,15 +37,18 @@ pub async fn body(request: Request, limit: usize) -> Result<Vec<u8>, BodyError> 
     if declared.is_some_and(|n| n > limit) {
         return Err(BodyError::TooLarge(limit));
     }
-    let bytes = request
-        .into_body()
-        .bytes()
-        .await
-        .map_err(|e| BodyError::Read(format!("{e:?}")))?;
-    if bytes.len() > limit {
-        return Err(BodyError::TooLarge(limit));
+    // Counted as it arrives: a body without `content-length` is refused as
+    // soon as it passes the limit, not after it has all been read.
+    let mut stream = request.into_body().stream();
+    let mut out = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| BodyError::Read(format!("{e:?}")))?;
+        if out.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge(limit));
+        }
+        out.extend_from_slice(&chunk);
     }
-    Ok(bytes.to_vec())
+    Ok(out)
 }
 
 /// A JSON response.

@@ -42,6 +42,7 @@ pub mod server;
 pub mod tekton;
 pub mod webhooks;
 pub mod webhooks_payloads;
+pub mod webhooks_pull_requests;
 
 #[cfg(test)]
 mod tests_builders;

@@ -43,7 +43,18 @@ impl DeploymentStatus {
     }
 }
 
-/// Which pipeline stage asked for a deployment.
+/// A freeze an admin let a deployment through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreezeOverride {
+    /// The freeze window's name.
+    pub freeze: String,
+    /// Who overrode it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The pipeline stage a deployment was asked for by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageLink {
     /// Run id.
@@ -96,6 +107,9 @@ pub struct Deployment {
     /// A rollback: the rollout of the release it rolls back from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_of: Option<Rollout>,
+    /// A freeze an admin let this deployment through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_override: Option<FreezeOverride>,
     /// The request talking to the platform for it now, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<StepLease>,

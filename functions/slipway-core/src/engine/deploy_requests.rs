@@ -7,7 +7,9 @@
 use crate::active::ActiveIndex;
 use crate::config::ControlPlane;
 use crate::deploy::platform::EnvironmentConfig;
-use crate::deploy::records::{Deployment, DeploymentStatus, Lock, RecordError, Records, StageLink};
+use crate::deploy::records::{
+    Deployment, DeploymentStatus, FreezeOverride, Lock, RecordError, Records, StageLink,
+};
 use crate::deploy::{Strategy, is_image_reference};
 use crate::ports::KeyValue;
 
@@ -29,6 +31,8 @@ pub struct DeployRequest {
     pub requested_by: String,
     /// The pipeline stage asking, if any.
     pub stage: Option<StageLink>,
+    /// An admin's reason to deploy through a freeze.
+    pub override_freeze: Option<String>,
 }
 
 /// Why a request was refused.
@@ -130,6 +134,7 @@ pub async fn request(
     now_ms: u64,
 ) -> Result<Deployment, Refusal> {
     check(config, &req)?;
+    let freeze_override = super::deploy_policy::admit(config, &req, now_ms)?;
     let records = Records::new(kv);
     if let Some(lock) = records.holder(&req.app, &req.environment, now_ms).await? {
         return match existing_for_stage(&records, &lock, req.stage.as_ref()).await? {
@@ -139,17 +144,31 @@ pub async fn request(
     }
     let digest = req.image.split_once('@').map(|(_, d)| d.to_owned());
     let message = Some("starting".to_owned());
+    let kind = Kind {
+        name: "deploy",
+        rollback_of: None,
+        freeze_override,
+    };
     create(
         &records,
         kv,
         &req,
-        "deploy",
+        kind,
         (req.image.clone(), digest),
         message,
-        None,
         now_ms,
     )
     .await
+}
+
+/// What a new deployment is.
+struct Kind {
+    /// `deploy` or `rollback`.
+    name: &'static str,
+    /// For a rollback: the rollout it undoes.
+    rollback_of: Option<crate::deploy::platform::Rollout>,
+    /// A freeze an admin lifted for it.
+    freeze_override: Option<FreezeOverride>,
 }
 
 async fn existing_for_stage<K: KeyValue>(
@@ -166,15 +185,13 @@ async fn existing_for_stage<K: KeyValue>(
         .filter(|d| d.stage.as_ref() == Some(stage)))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn create<K: KeyValue>(
     records: &Records<'_, K>,
     kv: &K,
     req: &DeployRequest,
-    kind: &str,
+    kind: Kind,
     (image, digest): (String, Option<String>),
     message: Option<String>,
-    rollback_of: Option<crate::deploy::platform::Rollout>,
     now_ms: u64,
 ) -> Result<Deployment, Refusal> {
     let number = records.next_number(&req.app, &req.environment).await?;
@@ -191,7 +208,7 @@ async fn create<K: KeyValue>(
         app: req.app.clone(),
         environment: req.environment.clone(),
         number,
-        kind: kind.into(),
+        kind: kind.name.into(),
         image,
         digest,
         strategy: req.strategy.clone(),
@@ -204,7 +221,8 @@ async fn create<K: KeyValue>(
         rollout: None,
         created_at_ms: now_ms,
         finished_at_ms: None,
-        rollback_of,
+        rollback_of: kind.rollback_of,
+        freeze_override: kind.freeze_override,
         lease: None,
         promotions_requested: 0,
         promotions_done: 0,
@@ -300,19 +318,15 @@ pub async fn rollback(
         strategy: current.strategy.clone(),
         requested_by: requested_by.to_owned(),
         stage: None,
+        override_freeze: None,
     };
     let message = Some(format!("rolling back to {label}"));
-    create(
-        &records,
-        kv,
-        &req,
-        "rollback",
-        (image, digest),
-        message,
-        Some(current_rollout),
-        now_ms,
-    )
-    .await
+    let kind = Kind {
+        name: "rollback",
+        rollback_of: Some(current_rollout),
+        freeze_override: None,
+    };
+    create(&records, kv, &req, kind, (image, digest), message, now_ms).await
 }
 
 /// Records a promote or an abort on the deployment holding `app`/`env`.

@@ -21,6 +21,7 @@
 
 pub mod approvals;
 mod chat;
+pub mod deploy_policy;
 pub mod deploy_requests;
 mod deployments;
 pub mod repo;
@@ -29,6 +30,7 @@ mod runs;
 #[cfg(test)]
 mod sim;
 pub mod tick;
+pub mod trust;
 
 use std::collections::VecDeque;
 

@@ -37,8 +37,9 @@ pub async fn repo_api<K, H, C, S: Secrets>(
     }
 }
 
-/// Reads `path` of `repo` at `commit`, giving up after `timeout_ms`;
-/// `Err` is a temporary failure (no answer, or an error status).
+/// Reads `path` of `repo` at `commit` (a SHA, or a branch), giving up
+/// after `timeout_ms`; `Err` is a temporary failure (no answer, or an
+/// error status).
 pub async fn read_pipeline<K, H: HttpClient, C, S: Secrets>(
     deps: &Deps<'_, K, H, C, S>,
     provider: Provider,

@@ -1,17 +1,21 @@
-//! The deploy API (bearer `api_token` for every change):
-//! - `POST /api/deploy` `{"app", "environment", "image", "strategy": "rolling"|"blue-green"|"canary", "steps": [10, 25, 50, 100], "hold": "5m"}`
-//!   → 202 with the deployment; 400 unknown app/environment or bad image; 409 while another deployment holds the environment;
+//! The deploy API (a named API token whose owner is a deployer of the app
+//! in the environment, for every change; a viewer for reads):
+//! - `POST /api/deploy` `{"app", "environment", "image", "strategy": "rolling"|"blue-green"|"canary", "steps": [10, 25, 50, 100], "hold": "5m", "override_freeze": "reason"}`
+//!   → 202 with the deployment; 400 unknown app/environment or bad image;
+//!   403 when the environment's policy refuses it (a freeze: unless an
+//!   admin gives `override_freeze`); 409 while another deployment holds the environment;
 //! - `POST /api/deploy/{app}/{env}/promote` (canary: next step now), `/abort`, `/rollback`;
 //!
-//! Changes are recorded as made by the API token's owner
-//! (`[access] api_token_owner`), never by a name the caller types.
+//! Changes are recorded as made by the token's owner, never by a name the
+//! caller types (a `requested_by` in the body is ignored).
 //! - `GET /api/apps/{app}/environments/{env}/releases`: the release history, newest first.
 
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{FOLLOW_UP_BUDGET_MS, Reply, authorized};
-use crate::access::Actor;
+use super::auth::{Need, authenticate, authorize, may_read, permit};
+use super::{FOLLOW_UP_BUDGET_MS, Reply};
+use crate::access::Role;
 use crate::deploy::records::{Deployment, Records};
 use crate::deploy::strategy;
 use crate::engine::deploy_requests::{self as requests, DeployRequest, Operation, Refusal};
@@ -31,6 +35,12 @@ struct DeployBody {
     steps: Option<Vec<u8>>,
     #[serde(default)]
     hold: Option<String>,
+    /// An admin's reason to deploy through a freeze.
+    #[serde(default)]
+    override_freeze: Option<String>,
+    /// Ignored: the token's owner is who asks.
+    #[serde(default, rename = "requested_by")]
+    _requested_by: Option<serde_json::Value>,
 }
 
 fn refused(r: Refusal) -> Reply {
@@ -71,6 +81,7 @@ fn view(d: &Deployment) -> serde_json::Value {
         "message": d.message,
         "traffic_percent": d.traffic_percent,
         "rolled_back": d.rolled_back,
+        "freeze_override": d.freeze_override,
         "created_at_ms": d.created_at_ms,
         "finished_at_ms": d.finished_at_ms,
         "duration_ms": d.duration_ms(),
@@ -116,6 +127,9 @@ where
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         ("GET", ["api", "apps", app, "environments", env, "releases"]) => {
+            if let Err(r) = may_read(deps, headers, app).await {
+                return r;
+            }
             if !deps.config.apps.contains_key(*app) {
                 return Reply::new(404, json!({ "error": format!("unknown app {app:?}") }));
             }
@@ -128,14 +142,22 @@ where
             }
         }
         ("POST", ["api", "deploy"]) => {
-            if let Err(r) = authorized(deps.secrets, headers).await {
-                return r;
-            }
-            let who = Actor::api_token(&deps.config.access).person;
-            let request = match deploy_request(body, who) {
+            let actor = match authenticate(deps, headers).await {
+                Ok(actor) => actor,
+                Err(r) => return r,
+            };
+            let request = match deploy_request(body, actor.person.clone()) {
                 Ok(r) => r,
                 Err(reply) => return reply,
             };
+            let need = Need {
+                role: Role::Deployer,
+                app: &request.app,
+                environment: Some(&request.environment),
+            };
+            if let Err(r) = permit(&deps.config.access, &actor, need) {
+                return r;
+            }
             let now = deps.clock.now_ms();
             match requests::request(deps.kv, deps.config, request, now).await {
                 Ok(d) => reconciled(deps, 202, d).await,
@@ -143,11 +165,16 @@ where
             }
         }
         ("POST", ["api", "deploy", app, env, action]) => {
-            if let Err(r) = authorized(deps.secrets, headers).await {
-                return r;
-            }
+            let need = Need {
+                role: Role::Deployer,
+                app,
+                environment: Some(env),
+            };
+            let who = match authorize(deps, headers, need).await {
+                Ok(actor) => actor.person,
+                Err(r) => return r,
+            };
             let now = deps.clock.now_ms();
-            let who = Actor::api_token(&deps.config.access).person;
             let (status, result) = match *action {
                 "promote" => (
                     200,
@@ -213,5 +240,6 @@ fn deploy_request(body: &[u8], requested_by: String) -> Result<DeployRequest, Re
         strategy,
         requested_by,
         stage: None,
+        override_freeze: parsed.override_freeze,
     })
 }

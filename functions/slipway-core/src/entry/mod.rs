@@ -10,14 +10,19 @@
 //! - [`tick`]: `POST /api/tick`
 //! - [`deploy_api`]: `/api/deploy…` and the release history
 //! - [`chat`]: `POST /chat/{platform}`: chat commands and buttons
+//! - [`runs_read`]: `GET /api/runs/{run}`
+//!
+//! Every `/api/*` route names its caller by a token ([`auth`]).
 
-mod auth;
+pub mod auth;
 mod build_events;
 pub mod callback;
 pub mod chat;
 pub mod deploy_api;
+pub mod ok_to_test;
 pub mod result;
 pub mod retry;
+pub mod runs_read;
 pub mod tick;
 pub mod webhook;
 
@@ -29,10 +34,6 @@ use serde_json::json;
 use crate::engine::{Deps, Engine, Mode, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 
-pub use auth::authorized;
-
-/// The Spin variable holding the bearer token of `/api/*` operations.
-pub const API_TOKEN: &str = "api_token";
 /// Time the engine may spend on a follow-up: inside an API request, or
 /// after a webhook's response (where Spin keeps an idle instance about 1 s,
 /// so the tick finishes what this does not).

@@ -1,10 +1,12 @@
 //! `POST /api/runs/{run}/stages/{stage}/retry`: start a failed stage again
 //! as a new attempt (a fact on the run), then reconcile it before
-//! answering.
+//! answering. Needs a token whose owner is a deployer of the run's app.
 
 use serde_json::json;
 
-use super::{FOLLOW_UP_BUDGET_MS, Reply, authorized};
+use super::auth::{Need, authorize};
+use super::{FOLLOW_UP_BUDGET_MS, Reply};
+use crate::access::Role;
 use crate::engine::retries::retry_stage;
 use crate::engine::{Deps, Engine, Refusal, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
@@ -24,7 +26,15 @@ where
     C: Clock,
     S: Secrets,
 {
-    if let Err(reply) = authorized(deps.secrets, headers).await {
+    let Some((app, _)) = crate::runs::parse_run_id(run_id) else {
+        return Reply::error(404, format!("no run {run_id:?}"));
+    };
+    let need = Need {
+        role: Role::Deployer,
+        app,
+        environment: None,
+    };
+    if let Err(reply) = authorize(deps, headers, need).await {
         return reply;
     }
     let attempt = match retry_stage(deps.kv, deps.clock, run_id, stage).await {

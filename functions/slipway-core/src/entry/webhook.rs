@@ -19,15 +19,19 @@
 use serde_json::json;
 
 use super::build_events::handle_build_event;
+use super::ok_to_test::handle_comment;
 use super::{Handled, Reply};
+use crate::access::pull_requests::GitUser;
 use crate::active::ActiveIndex;
+use crate::config::AppConfig;
 use crate::engine::repo::{self, PipelineFile};
+use crate::engine::trust::restrict;
 use crate::engine::{Deps, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::{self, Headers, MrAction, ParsedEvent, Provider};
 use crate::runs::{
-    Begin, EventClaims, PendingEvent, PipelineSource, RunRecord, RunStore, RunTrigger, event_hash,
-    parse_run_id,
+    Begin, EventClaims, OkToTest, PendingEvent, PipelineSource, RunRecord, RunStore, RunTrigger,
+    event_hash, parse_run_id,
 };
 
 /// Largest webhook body accepted (GitHub's own cap).
@@ -42,6 +46,15 @@ struct Candidate {
     trigger: RunTrigger,
     identity: String,
     pending: PendingEvent,
+    /// For a merge request: its author, whose trust decides where the
+    /// pipeline comes from and whether the run waits for `/ok-to-test`.
+    author: Option<Author>,
+}
+
+/// The author of a merge request, as the provider names them.
+struct Author {
+    login: Option<String>,
+    association: Option<String>,
 }
 
 /// Handles one webhook delivery.
@@ -74,8 +87,11 @@ where
     ) {
         return handle_build_event(deps, &event).await;
     }
+    if let ParsedEvent::Comment(comment) = &event {
+        return handle_comment(deps, provider, comment).await;
+    }
     let delivery_id = providers::delivery_id(provider, headers);
-    let candidate = match candidate(provider, event, delivery_id) {
+    let mut candidate = match candidate(provider, event, delivery_id) {
         Ok(c) => c,
         Err(reply) => return reply.into(),
     };
@@ -97,12 +113,20 @@ where
     {
         return duplicate(&claim.run).into();
     }
+    let hold = candidate
+        .author
+        .as_ref()
+        .and_then(|author| hold_untrusted(deps, app, provider, author, &mut candidate.trigger));
     let read = repo::read_pipeline(
         deps,
         provider,
         &candidate.repo,
         &app.pipeline_path,
-        &candidate.trigger.commit,
+        candidate
+            .trigger
+            .pipeline_ref
+            .as_deref()
+            .unwrap_or(&candidate.trigger.commit),
         PIPELINE_READ_BUDGET_MS,
     )
     .await;
@@ -121,13 +145,40 @@ where
             {
                 return Reply::ignored(skip.to_string()).into();
             }
-            PipelineSource::Read(p)
+            PipelineSource::Read(restrict(deps.config, &candidate.trigger, p))
         }
         Ok(PipelineFile::Invalid(why)) => PipelineSource::Invalid(why),
         // Slow or failing provider: the run reads the file after the answer.
         Err(_) => PipelineSource::Pending(candidate.pending.clone()),
     };
-    record_run(deps, app_name, &hash, candidate.trigger, source).await
+    record_run(deps, app_name, &hash, candidate.trigger, source, hold).await
+}
+
+/// For a merge request of an author the app does not trust: the pipeline
+/// comes from the target branch, and the run is held for `/ok-to-test`.
+fn hold_untrusted<K, H, C: Clock, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    app: &AppConfig,
+    provider: Provider,
+    author: &Author,
+    trigger: &mut RunTrigger,
+) -> Option<OkToTest> {
+    let trusted = author.login.as_deref().and_then(|login| {
+        let user = GitUser {
+            provider: provider.as_str(),
+            login,
+            association: author.association.as_deref(),
+        };
+        app.pull_requests.trusts(&deps.config.access, user)
+    });
+    if trusted.is_some() {
+        return None;
+    }
+    trigger.pipeline_ref = trigger.target_branch.clone();
+    Some(OkToTest {
+        asked_at_ms: deps.clock.now_ms(),
+        granted: None,
+    })
 }
 
 /// Checks the signature with the app's (or provider's) secret, then parses.
@@ -146,6 +197,7 @@ async fn verified_event<K, H, C, S: Secrets>(
         Ok(ParsedEvent::MergeRequest(m)) => Some(m.repo.as_str()),
         Ok(ParsedEvent::WorkflowRun(w)) => Some(w.repo.as_str()),
         Ok(ParsedEvent::Pipeline(p)) => Some(p.repo.as_str()),
+        Ok(ParsedEvent::Comment(c)) => Some(c.repo.as_str()),
         _ => None,
     };
     let app_config = repo.and_then(|r| deps.config.app_for(provider, r));
@@ -183,6 +235,7 @@ async fn record_run<K, H, C, S>(
     hash: &str,
     trigger: RunTrigger,
     source: PipelineSource,
+    hold: Option<OkToTest>,
 ) -> Handled
 where
     K: KeyValue,
@@ -194,6 +247,7 @@ where
     let new_run = |number: u64| {
         let mut record = RunRecord::new(app, number, trigger.clone(), source.clone(), now);
         record.event = Some(hash.to_owned());
+        record.ok_to_test = hold.clone();
         record
     };
     let lease_ms = deps.config.tick.lease_ms();
@@ -293,6 +347,7 @@ fn candidate(
         ParsedEvent::WorkflowRun(_) | ParsedEvent::Pipeline(_) => {
             Err(Reply::ignored("build status events do not start runs"))
         }
+        ParsedEvent::Comment(_) => Err(Reply::ignored("comments do not start runs")),
         ParsedEvent::Push(push) => {
             if push.deleted {
                 let what = if push.tag().is_some() {
@@ -325,7 +380,9 @@ fn candidate(
                     merge_request: None,
                     actor: push.pusher,
                     delivery_id,
+                    pipeline_ref: None,
                 },
+                author: None,
             })
         }
         ParsedEvent::MergeRequest(mr) => {
@@ -358,9 +415,14 @@ fn candidate(
                     kind: "merge_request".to_owned(),
                     target_branch: Some(mr.target_branch),
                     merge_request: Some(mr.number),
-                    actor: None,
+                    actor: mr.author.clone(),
                     delivery_id,
+                    pipeline_ref: None,
                 },
+                author: Some(Author {
+                    login: mr.author,
+                    association: mr.author_association,
+                }),
             })
         }
     }

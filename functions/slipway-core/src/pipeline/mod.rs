@@ -47,6 +47,7 @@ mod dag;
 pub mod duration;
 pub mod glob;
 mod triggers;
+mod withhold;
 
 use std::collections::BTreeMap;
 
@@ -70,6 +71,10 @@ pub struct Pipeline {
     pub triggers: Triggers,
     /// The stages, in file order.
     pub stages: Vec<Stage>,
+    /// Stages of the file this run does not run, with why
+    /// ([`Pipeline::withhold`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub withheld: BTreeMap<String, String>,
 }
 
 /// One stage.
@@ -241,6 +246,7 @@ impl Pipeline {
         Ok(Pipeline {
             triggers: raw.triggers.unwrap_or_default(),
             stages,
+            withheld: BTreeMap::new(),
         })
     }
 

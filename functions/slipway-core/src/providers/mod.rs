@@ -236,6 +236,8 @@ pub enum ParsedEvent {
     WorkflowRun(WorkflowRunEvent),
     /// A GitLab CI pipeline changed state.
     Pipeline(PipelineEvent),
+    /// A comment on a pull/merge request.
+    Comment(CommentEvent),
     /// An event type Slipway does not act on.
     Ignored {
         /// The provider's name for the event (header value or `object_kind`).
@@ -325,6 +327,33 @@ pub struct MergeRequestEvent {
     pub url: Option<String>,
     /// Marked as draft / work in progress.
     pub draft: bool,
+    /// Who opened it (or, where the provider names only the actor of the
+    /// event, who caused this one): the provider login.
+    pub author: Option<String>,
+    /// The author's relation to the repository where the provider says
+    /// (GitHub's and Gitea's `author_association`: `OWNER`, `MEMBER`,
+    /// `COLLABORATOR`, `CONTRIBUTOR`, `FIRST_TIME_CONTRIBUTOR`, `NONE`…).
+    pub author_association: Option<String>,
+}
+
+/// A comment on a pull/merge request (what `/ok-to-test` comes in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentEvent {
+    /// Target repository, `owner/name`.
+    pub repo: String,
+    /// The request's number within the repository.
+    pub number: u64,
+    /// The comment's text.
+    pub body: String,
+    /// Who wrote it: the provider login.
+    pub author: String,
+    /// Their relation to the repository, where the provider says.
+    pub author_association: Option<String>,
+    /// The request's head commit when the comment was made, where the
+    /// payload carries it (GitLab, Codeup, Gitee; Bitbucket abbreviated).
+    pub head_sha: Option<String>,
+    /// A new comment (not an edit or a deletion).
+    pub created: bool,
 }
 
 /// A GitHub Actions workflow run (or check run) event.

@@ -253,6 +253,23 @@ impl RunRecord {
             .unwrap_or_default()
     }
 
+    /// Whether an approval stage among `stage`'s ancestors was approved.
+    pub fn approved_before(&self, stage: &str) -> bool {
+        let Some(pipeline) = self.pipeline.as_ref() else {
+            return false;
+        };
+        pipeline.ancestors_of(stage).into_iter().any(|name| {
+            let is_approval = pipeline
+                .stage(name)
+                .is_some_and(|s| matches!(s.kind, StageKind::Approval { .. }));
+            let granted = self
+                .stages
+                .get(name)
+                .is_some_and(|s| s.status == StageStatus::Succeeded);
+            is_approval && granted
+        })
+    }
+
     /// An approval gate of `stage`'s ancestors that approved another image
     /// than `digest`: deploying it would deploy what nobody approved.
     pub fn unapproved_image(&self, stage: &str, digest: Option<&str>) -> Option<String> {

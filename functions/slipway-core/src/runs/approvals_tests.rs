@@ -29,6 +29,7 @@ fn waiting_run(required: u32, ttl_ms: u64) -> RunRecord {
         kind: "push".into(),
         target_branch: None,
         merge_request: None,
+        pipeline_ref: None,
         actor: Some("alice".into()),
         delivery_id: None,
     };

@@ -15,6 +15,7 @@
 
 mod approvals;
 mod claims;
+mod ok_to_test;
 mod outcomes;
 mod store;
 mod transitions;
@@ -29,6 +30,7 @@ use crate::pipeline::Pipeline;
 
 pub use approvals::{ApprovalGate, Decided, Decision, DecisionError, GatePolicy, Verdict};
 pub use claims::{Begin, EVENT_LEASE_MS, EventClaim, EventClaims};
+pub use ok_to_test::{OK_TO_TEST_TTL_MS, OkGrant, OkToTest};
 pub use outcomes::{BranchOutcome, BranchOutcomes};
 pub use store::{BuildIndex, BuildRef, RunStore, StoreError, event_hash};
 pub use transitions::{PipelineSource, TransitionError};
@@ -114,6 +116,10 @@ pub struct RunTrigger {
     pub target_branch: Option<String>,
     /// Merge request number, for MR runs.
     pub merge_request: Option<u64>,
+    /// Where the pipeline file is read (a branch) when not at `commit`:
+    /// the target branch, for a merge request of an untrusted author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_ref: Option<String>,
     /// Who pushed.
     pub actor: Option<String>,
     /// Provider delivery id of the webhook.
@@ -307,6 +313,10 @@ pub struct RunRecord {
     /// Chat channels waiting for the run's end (sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replies: Vec<crate::replies::PendingReply>,
+    /// A merge-request run of an untrusted author: held until a trusted
+    /// person says `/ok-to-test`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok_to_test: Option<OkToTest>,
 }
 
 /// The parts of an event the pipeline's triggers look at, kept on a run

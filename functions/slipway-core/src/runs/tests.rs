@@ -30,6 +30,7 @@ fn trigger() -> RunTrigger {
         kind: "push".into(),
         target_branch: None,
         merge_request: None,
+        pipeline_ref: None,
         actor: None,
         delivery_id: None,
     }

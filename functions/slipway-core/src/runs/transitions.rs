@@ -49,6 +49,9 @@ pub enum TransitionError {
     /// The run has no such stage.
     #[error("run has no stage {0:?}")]
     UnknownStage(String),
+    /// The run is not waiting for `/ok-to-test`.
+    #[error("run {0} is not waiting for /ok-to-test")]
+    NotHeld(String),
     /// The transition is for another attempt than the current one.
     #[error("stage {stage:?} is at attempt {current}, not {given}")]
     StaleAttempt {
@@ -124,6 +127,7 @@ impl RunRecord {
             notices: Default::default(),
             previous_outcome: None,
             replies: Vec::new(),
+            ok_to_test: None,
         };
         record.log(now_ms, None, None, "queued");
         match pipeline {
@@ -179,6 +183,11 @@ impl RunRecord {
         self.pending = None;
         self.finished_at_ms = Some(now_ms);
         self.log(now_ms, None, None, &status_name(&status));
+    }
+
+    /// Logs a change of the whole run.
+    pub(super) fn log_event(&mut self, at_ms: u64, to: &str) {
+        self.log(at_ms, None, None, to);
     }
 
     fn log(&mut self, at_ms: u64, stage: Option<&str>, attempt: Option<u32>, to: &str) {

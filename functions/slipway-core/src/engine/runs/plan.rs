@@ -93,7 +93,8 @@ pub fn plan_run(
     if run.awaiting_pipeline() {
         wanted.insert(Effect::ReadPipeline);
     }
-    if !run.status.is_terminal() && run.pipeline.is_some() {
+    run.expire_hold(now_ms);
+    if !run.status.is_terminal() && run.pipeline.is_some() && !run.held() {
         time_out_stages(run, now_ms);
         start_ready_stages(run, settings, now_ms, &mut wanted);
         due_polls(run, settings, now_ms, &mut wanted);

@@ -28,6 +28,13 @@ pub fn desired_statuses(run: &RunRecord, public_base: &str) -> Vec<CommitStatus>
 /// The run's own status.
 pub fn run_status(record: &RunRecord, link: &str) -> CommitStatus {
     let (state, description) = match record.status {
+        RunStatus::Queued if record.held() => (
+            CommitState::Pending,
+            format!(
+                "Run #{} waits for /ok-to-test from a trusted member",
+                record.number
+            ),
+        ),
         RunStatus::Queued | RunStatus::Running => (
             CommitState::Pending,
             format!("Run #{} is running", record.number),

@@ -30,7 +30,7 @@ use self::rng::Rng;
 use self::world::{Builds, Call, Dials, SimClock};
 
 pub const HOOK_SECRET: &str = "sim-hook-secret";
-pub const API_TOKEN: &str = "sim-api-token";
+pub const API_TOKEN: &str = "sim-api-token-for-the-operators";
 /// Distinct push events a schedule delivers (each maybe several times).
 const EVENTS: u64 = 4;
 /// Bursts of concurrent requests per schedule.
@@ -58,6 +58,13 @@ platform = "kubernetes"
 api_server = "https://k8s.example.com:6443"
 namespace = "prod"
 token_secret = "K8S_TOKEN"
+[access.people.sim-ops]
+[[access.grants]]
+role = "admin"
+to = ["sim-ops"]
+[access.tokens.sim]
+owner = "sim-ops"
+hash_secret = "token_sim"
 "#;
 
 /// What one delivered push was answered.

@@ -2,6 +2,8 @@
 //! reported. The deployment reports back to the stage when it ends.
 
 use super::super::apply::Outcome;
+use crate::access::deploy_rules::RunOrigin;
+use crate::config::ControlPlane;
 use crate::deploy::records::StageLink;
 use crate::engine::deploy_requests::{self as requests, DeployRequest, Refusal};
 use crate::engine::{Deps, Target};
@@ -11,6 +13,35 @@ use crate::runs::RunRecord;
 
 /// Time before a deploy stage waiting for a busy environment asks again.
 const ENVIRONMENT_BUSY_RETRY_MS: u64 = 30_000;
+
+/// Whether the environment's policy admits this run's deploy stage: its
+/// own app only, from the branches, tags and kinds of run it allows, after
+/// an approval where one is required. (The policy's app and freeze rules
+/// apply to every deployment, when it is asked for.)
+fn admitted(
+    config: &ControlPlane,
+    run: &RunRecord,
+    stage: &str,
+    app: Option<&str>,
+    environment: &str,
+) -> Result<(), String> {
+    if let Some(other) = app.filter(|a| *a != run.app) {
+        return Err(format!(
+            "a deploy stage deploys its own app ({}), not {other:?}",
+            run.app
+        ));
+    }
+    let origin = RunOrigin {
+        git_ref: &run.trigger.git_ref,
+        merge_request: run.trigger.kind == "merge_request",
+        approved: run.approved_before(stage),
+    };
+    config
+        .access
+        .policy(environment)
+        .admits_run(environment, origin)
+        .map_err(|r| r.to_string())
+}
 
 /// Asks for `stage`'s deployment. Asking twice for the same stage attempt
 /// (this effect ran again after a crash) finds the first deployment.
@@ -41,6 +72,9 @@ where
             Vec::new(),
         );
     };
+    if let Err(why) = admitted(deps.config, run, name, app.as_deref(), &environment) {
+        return (Outcome::StageFailed(why), Vec::new());
+    }
     let Some(image) = run.image_for(name) else {
         let why = "no earlier stage reported an image to deploy".to_owned();
         return (Outcome::StageFailed(why), Vec::new());
@@ -65,6 +99,7 @@ where
             stage: name.to_owned(),
             attempt,
         }),
+        override_freeze: None,
     };
     let now = deps.clock.now_ms();
     match requests::request(deps.kv, deps.config, request, now).await {

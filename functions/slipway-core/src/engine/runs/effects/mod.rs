@@ -100,12 +100,18 @@ where
         provider,
         &run.trigger.repo,
         &app.pipeline_path,
-        &run.trigger.commit,
+        run.trigger
+            .pipeline_ref
+            .as_deref()
+            .unwrap_or(&run.trigger.commit),
         repo::PROVIDER_CALL_TIMEOUT_MS,
     )
     .await;
     match read {
-        Ok(PipelineFile::Valid(p)) => Outcome::PipelineRead(Ok(Some(p))),
+        Ok(PipelineFile::Valid(p)) => {
+            let p = crate::engine::trust::restrict(deps.config, &run.trigger, p);
+            Outcome::PipelineRead(Ok(Some(p)))
+        }
         Ok(PipelineFile::Missing) => Outcome::PipelineRead(Ok(None)),
         Ok(PipelineFile::Invalid(why)) => Outcome::PipelineRead(Err(why)),
         Err(error) => retry_later(deps.clock, claim, error),

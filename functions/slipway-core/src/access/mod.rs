@@ -5,9 +5,6 @@
 //! never widen it.
 //!
 //! ```toml
-//! [access]
-//! api_token_owner = "ci-bot"                  # who the shared API token stands for
-//!
 //! [access.people.alice]
 //! chat = ["slack:T1DC2JH3J:U2CERLKJA", "feishu:tenant-key:ou_84aad35d"]
 //! git = ["github:alice"]                      # provider:login, to know the pusher
@@ -26,7 +23,26 @@
 //! approvals = 2            # quorum of approval stages gating this environment
 //! self_approval = false    # may the person whose push started the run approve it
 //! approval_ttl = "24h"     # how long an approval request stays open
+//! apps = ["shop"]          # which apps may deploy here (globs; default: all)
+//! branches = ["main"]      # runs of which branches may deploy here (globs)
+//! tags = ["v*"]            # … and of which tags
+//! require_approval = true  # a deploy stage needs an approval stage before it
+//! pull_requests = false    # merge-request runs may deploy here (previews)
+//! [[access.environments.production.freeze]]   # see [`freeze`]
+//! name = "weekend"
+//! start = "0 18 * * 5"
+//! duration = "62h"
+//! reason = "no deploys over the weekend"
+//!
+//! [access.tokens.release-pipeline]             # see [`tokens`]
+//! owner = "ci-bot"
+//! hash_secret = "token_release_pipeline"
 //! ```
+
+pub mod deploy_rules;
+pub mod freeze;
+pub mod pull_requests;
+pub mod tokens;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -54,9 +70,9 @@ pub struct Access {
     /// Per environment: approvals and confirmation.
     #[serde(default)]
     pub environments: BTreeMap<String, EnvironmentPolicy>,
-    /// The name recorded for changes made with the shared API token.
+    /// API tokens by name.
     #[serde(default)]
-    pub api_token_owner: Option<String>,
+    pub tokens: BTreeMap<String, tokens::TokenConfig>,
 }
 
 /// One person.
@@ -140,6 +156,24 @@ pub struct EnvironmentPolicy {
     /// How long an approval request stays open (default 24h).
     #[serde(default)]
     pub approval_ttl: Option<String>,
+    /// Apps that may deploy here (globs; default: every app).
+    #[serde(default)]
+    pub apps: Option<Vec<String>>,
+    /// Branches whose runs may deploy here (globs; default: any).
+    #[serde(default)]
+    pub branches: Option<Vec<String>>,
+    /// Tags whose runs may deploy here (globs; default: any).
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// A deploy stage needs an approval stage before it.
+    #[serde(default)]
+    pub require_approval: bool,
+    /// Merge-request runs may deploy here (a preview environment).
+    #[serde(default)]
+    pub pull_requests: bool,
+    /// When no new deployment starts without an admin's override.
+    #[serde(default)]
+    pub freeze: Vec<freeze::FreezeWindow>,
 }
 
 fn one() -> u32 {
@@ -153,6 +187,12 @@ impl Default for EnvironmentPolicy {
             approvals: 1,
             self_approval: false,
             approval_ttl: None,
+            apps: None,
+            branches: None,
+            tags: None,
+            require_approval: false,
+            pull_requests: false,
+            freeze: Vec::new(),
         }
     }
 }
@@ -198,14 +238,23 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The holder of the shared API token.
-    pub fn api_token(access: &Access) -> Actor {
+    /// The owner of the API token `name`.
+    pub fn api_token(name: &str, owner: &str) -> Actor {
         Actor {
-            person: access.api_token_owner().to_owned(),
-            identity: "api-token".into(),
+            person: owner.to_owned(),
+            identity: format!("token:{name}"),
             via: "api".into(),
         }
     }
+}
+
+/// Whether `name` can be a Spin variable name (lowercase letters, digits
+/// and `_`, starting with a letter).
+pub fn is_variable_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 impl Access {
@@ -249,6 +298,20 @@ impl Access {
                 }
             }
         }
+        for (name, token) in &self.tokens {
+            if !self.people.contains_key(&token.owner) {
+                return Err(format!(
+                    "access.tokens.{name}.owner: unknown person {:?}",
+                    token.owner
+                ));
+            }
+            if !is_variable_name(&token.hash_secret) {
+                return Err(format!(
+                    "access.tokens.{name}.hash_secret: {:?} is not a Spin variable name",
+                    token.hash_secret
+                ));
+            }
+        }
         for (env, policy) in &self.environments {
             if !environments.contains(&env.as_str()) {
                 return Err(format!("access.environments.{env}: unknown environment"));
@@ -262,6 +325,11 @@ impl Access {
                 crate::pipeline::duration::parse_ms(ttl)
                     .map_err(|e| format!("access.environments.{env}.approval_ttl: {e}"))?;
             }
+            for (i, window) in policy.freeze.iter().enumerate() {
+                window
+                    .validate()
+                    .map_err(|e| format!("access.environments.{env}.freeze[{i}]: {e}"))?;
+            }
         }
         Ok(())
     }
@@ -272,6 +340,16 @@ impl Access {
         self.people
             .iter()
             .find(|(_, p)| p.chat.contains(&wanted))
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// The person whose git identity is `provider:login` (logins compare
+    /// without case, as the providers treat them).
+    pub fn person_for_git(&self, provider: &str, login: &str) -> Option<&str> {
+        let wanted = format!("{provider}:{login}");
+        self.people
+            .iter()
+            .find(|(_, p)| p.git.iter().any(|g| g.eq_ignore_ascii_case(&wanted)))
             .map(|(name, _)| name.as_str())
     }
 
@@ -314,11 +392,6 @@ impl Access {
             .get(environment)
             .cloned()
             .unwrap_or_default()
-    }
-
-    /// Who changes made with the shared API token are recorded as.
-    pub fn api_token_owner(&self) -> &str {
-        self.api_token_owner.as_deref().unwrap_or("api-token")
     }
 }
 
