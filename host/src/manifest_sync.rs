@@ -271,7 +271,7 @@ token_secret = "kubernetes_token"
         assert!(
             differences
                 .iter()
-                .any(|d| d.contains("missing: kubernetes_token")),
+                .any(|d| d.contains("missing:") && d.contains("kubernetes_token")),
             "{differences:?}"
         );
         let mut again = doc.clone();

@@ -166,8 +166,14 @@ impl Env {
     /// Appends `extra` to the app's configuration and restarts the host on
     /// the same state with its manifest synced to the new configuration.
     pub fn reconfigure(&mut self, extra: &str) {
+        self.edit_config(|config| config + extra);
+    }
+
+    /// Rewrites the app's configuration with `change` and restarts the
+    /// host on the same state with its manifest synced to it.
+    pub fn edit_config(&mut self, change: impl FnOnce(String) -> String) {
         let path = self.dir.join("config/slipway.toml");
-        let config = std::fs::read_to_string(&path).unwrap() + extra;
+        let config = change(std::fs::read_to_string(&path).unwrap());
         std::fs::write(&path, config).unwrap();
         crate::sync_manifest(&self.manifest);
         self.kill_and_restart();

@@ -429,6 +429,26 @@ fn tokens_carry_their_owners_roles_and_reads_need_one() {
 }
 
 #[test]
+fn an_app_may_open_its_runs_and_releases_to_anyone() {
+    let mut w = world();
+    let releases = format!("/api/apps/{APP}/environments/production/releases");
+    assert_eq!(w.env.host.get(&releases).0, 401);
+    w.env.edit_config(|config| {
+        config.replace(
+            "repo = \"acme/shop-github\"\n",
+            "repo = \"acme/shop-github\"\npublic_read = true\n",
+        )
+    });
+    assert_eq!(w.env.host.get(&releases).0, 200);
+    assert_eq!(w.env.host.get("/api/runs/shop-github-1").0, 404);
+    // Reading is all it opens.
+    let (status, _) = w.env.host.post("/api/deploy", b"{}");
+    assert_eq!(status, 401);
+    let other = "/api/apps/shop-gitlab/environments/production/releases";
+    assert_eq!(w.env.host.get(other).0, 401);
+}
+
+#[test]
 fn failed_attempts_are_throttled_per_source() {
     let w = world();
     for _ in 0..20 {

@@ -4,6 +4,7 @@
 //! Talking to the platform is the engine's job, when it reconciles the
 //! deployment.
 
+use super::deploy_policy;
 use crate::active::ActiveIndex;
 use crate::config::ControlPlane;
 use crate::deploy::platform::EnvironmentConfig;
@@ -50,6 +51,15 @@ pub enum Refusal {
     Conflict(String),
     /// 503: the store failed.
     Unavailable(String),
+}
+
+impl From<deploy_policy::Refused> for Refusal {
+    fn from(r: deploy_policy::Refused) -> Self {
+        match r {
+            deploy_policy::Refused::Forbidden(m) => Refusal::Forbidden(m),
+            deploy_policy::Refused::BadRequest(m) => Refusal::BadRequest(m),
+        }
+    }
 }
 
 impl From<RecordError> for Refusal {
@@ -134,7 +144,13 @@ pub async fn request(
     now_ms: u64,
 ) -> Result<Deployment, Refusal> {
     check(config, &req)?;
-    let freeze_override = super::deploy_policy::admit(config, &req, now_ms)?;
+    let asked = deploy_policy::Asked {
+        app: &req.app,
+        environment: &req.environment,
+        requested_by: &req.requested_by,
+        override_freeze: req.override_freeze.as_deref(),
+    };
+    let freeze_override = deploy_policy::admit(config, asked, now_ms)?;
     let records = Records::new(kv);
     if let Some(lock) = records.holder(&req.app, &req.environment, now_ms).await? {
         return match existing_for_stage(&records, &lock, req.stage.as_ref()).await? {
