@@ -1,18 +1,13 @@
 //! Running one request inside a component instance, and what the client gets
 //! when that fails.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 use wasmtime_wasi_http::handler::Proxy;
-use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 
 use crate::app::{HttpBody, text_response};
+use crate::guarded_body::guarded;
 use crate::limits::Rejection;
 use crate::state::HostState;
 
@@ -88,13 +83,8 @@ pub async fn serve_in_instance(
             .with(|mut s| response.into_http(&mut s, request_io))
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let (done_tx, done_rx) = oneshot::channel::<()>();
-        let response = response.map(|body| {
-            SignalOnDrop {
-                body,
-                _done: done_tx,
-            }
-            .boxed_unsync()
-        });
+        // The instance stays busy until the response body is sent.
+        let response = response.map(|body| guarded(body, done_tx));
         if let Some(tx) = tx.take()
             && tx.send(Ok(response)).is_ok()
         {
@@ -110,31 +100,5 @@ pub async fn serve_in_instance(
             }
             None => eprintln!("error while streaming a response: {e:#}"),
         }
-    }
-}
-
-/// A body that tells its instance, by being dropped, that it was sent.
-struct SignalOnDrop {
-    body: HttpBody,
-    _done: oneshot::Sender<()>,
-}
-
-impl Body for SignalOnDrop {
-    type Data = Bytes;
-    type Error = ErrorCode;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, ErrorCode>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }

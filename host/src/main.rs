@@ -8,6 +8,7 @@ mod cli;
 mod dispatch;
 mod engine;
 mod files;
+mod guarded_body;
 mod key_value;
 mod limits;
 mod manifest;

@@ -5,15 +5,9 @@
 //! once. The permit is held by the response body, so it is released when the
 //! response has been sent (or when the request fails).
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 
 use super::Rejection;
 use crate::app::HttpBody;
@@ -59,32 +53,7 @@ impl Gate {
 
 /// Makes `response`'s body hold `slot` until the body is dropped.
 pub fn hold_until_sent(response: http::Response<HttpBody>, slot: Slot) -> http::Response<HttpBody> {
-    response.map(|body| HoldingBody { body, _slot: slot }.boxed_unsync())
-}
-
-struct HoldingBody {
-    body: HttpBody,
-    _slot: Slot,
-}
-
-impl Body for HoldingBody {
-    type Data = Bytes;
-    type Error = ErrorCode;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, ErrorCode>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
+    response.map(|body| crate::guarded_body::guarded(body, slot))
 }
 
 #[cfg(test)]
