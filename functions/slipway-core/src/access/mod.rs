@@ -237,6 +237,15 @@ pub struct Actor {
     pub via: String,
 }
 
+impl Person {
+    /// Whether one of the person's git identities is `provider:login`
+    /// (logins compare without case, as the providers treat them).
+    pub fn has_git(&self, provider: &str, login: &str) -> bool {
+        let wanted = format!("{provider}:{login}");
+        self.git.iter().any(|g| g.eq_ignore_ascii_case(&wanted))
+    }
+}
+
 impl Actor {
     /// The owner of the API token `name`.
     pub fn api_token(name: &str, owner: &str) -> Actor {
@@ -287,11 +296,7 @@ impl Access {
         }
         for (i, grant) in self.grants.iter().enumerate() {
             for who in &grant.to {
-                let known = match who.strip_prefix("group:") {
-                    Some(g) => self.groups.contains_key(g),
-                    None => self.people.contains_key(who),
-                };
-                if !known {
+                if !self.knows(who) {
                     return Err(format!(
                         "access.grants[{i}]: {who:?} is neither a person nor group:<name>"
                     ));
@@ -346,19 +351,25 @@ impl Access {
     /// The person whose git identity is `provider:login` (logins compare
     /// without case, as the providers treat them).
     pub fn person_for_git(&self, provider: &str, login: &str) -> Option<&str> {
-        let wanted = format!("{provider}:{login}");
         self.people
             .iter()
-            .find(|(_, p)| p.git.iter().any(|g| g.eq_ignore_ascii_case(&wanted)))
+            .find(|(_, p)| p.has_git(provider, login))
             .map(|(name, _)| name.as_str())
     }
 
     /// Whether `person` is `provider:login` on git (the pusher of a run).
     pub fn is_git_identity(&self, person: &str, provider: &str, login: &str) -> bool {
-        let wanted = format!("{provider}:{login}");
         self.people
             .get(person)
-            .is_some_and(|p| p.git.iter().any(|g| g.eq_ignore_ascii_case(&wanted)))
+            .is_some_and(|p| p.has_git(provider, login))
+    }
+
+    /// Whether `who` names a person or, as `group:<name>`, a group.
+    pub fn knows(&self, who: &str) -> bool {
+        match who.strip_prefix("group:") {
+            Some(g) => self.groups.contains_key(g),
+            None => self.people.contains_key(who),
+        }
     }
 
     /// Whether `person` is `name` or in the group `group:<name>`.

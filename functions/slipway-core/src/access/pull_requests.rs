@@ -57,11 +57,7 @@ impl PullRequestTrust {
     /// Checks that every trusted name is a person or group of `access`.
     pub fn validate(&self, access: &Access) -> Result<(), String> {
         for who in &self.trusted {
-            let known = match who.strip_prefix("group:") {
-                Some(g) => access.groups.contains_key(g),
-                None => access.people.contains_key(who),
-            };
-            if !known {
+            if !access.knows(who) {
                 return Err(format!(
                     "pull_requests.trusted: {who:?} is neither a person nor group:<name> of [access]"
                 ));

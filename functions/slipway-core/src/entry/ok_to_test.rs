@@ -13,7 +13,7 @@ use crate::active::ActiveIndex;
 use crate::engine::{Deps, Target};
 use crate::ports::{Clock, KeyValue};
 use crate::providers::{CommentEvent, Provider};
-use crate::runs::{OkGrant, RunRecord, RunStore, StoreError, TransitionError};
+use crate::runs::{OkGrant, RunRecord, RunStore, StoreError, TransitionError, run_id};
 
 /// The command, alone on a line of the comment.
 pub const OK_TO_TEST: &str = "/ok-to-test";
@@ -110,7 +110,7 @@ where
     numbers.dedup();
     let mut held = Vec::new();
     for n in numbers.into_iter().take(MAX_SCAN) {
-        if let Some(run) = runs.load(&format!("{app}-{n}")).await?
+        if let Some(run) = runs.load(&run_id(app, n)).await?
             && run.held()
             && run.trigger.merge_request == Some(number)
         {

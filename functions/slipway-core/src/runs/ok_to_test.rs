@@ -61,7 +61,8 @@ impl RunRecord {
     /// Ends a held run that a newer push to its request replaced.
     pub fn supersede_hold(&mut self, newer: &str, now_ms: u64) {
         if self.held() {
-            self.cancel(format!("superseded by {newer}, a newer push"), now_ms);
+            let reason = format!("superseded by {newer}, a newer push");
+            self.end_early(RunStatus::Cancelled, reason, now_ms);
         }
     }
 
@@ -72,18 +73,8 @@ impl RunRecord {
             .as_ref()
             .is_some_and(|o| now_ms >= o.asked_at_ms + OK_TO_TEST_TTL_MS);
         if self.held() && expired {
-            self.cancel(
-                "no trusted person said /ok-to-test in 30 days".into(),
-                now_ms,
-            );
+            let reason = "no trusted person said /ok-to-test in 30 days".to_owned();
+            self.end_early(RunStatus::Cancelled, reason, now_ms);
         }
-    }
-
-    fn cancel(&mut self, reason: String, now_ms: u64) {
-        self.error = Some(reason);
-        self.status = RunStatus::Cancelled;
-        self.pending = None;
-        self.finished_at_ms = Some(now_ms);
-        self.log_event(now_ms, "cancelled");
     }
 }

@@ -177,7 +177,8 @@ impl RunRecord {
         true
     }
 
-    fn end_early(&mut self, status: RunStatus, reason: String, now_ms: u64) {
+    /// Ends the run before (or without) its stages, for `reason`.
+    pub(super) fn end_early(&mut self, status: RunStatus, reason: String, now_ms: u64) {
         self.error = Some(reason);
         self.status = status;
         self.pending = None;
