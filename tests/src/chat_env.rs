@@ -21,9 +21,9 @@ pub const MM_TOKEN: &str = "mattermost-command-token";
 pub const DINGTALK_SECRET: &str = "dingtalk-app-secret";
 pub const FEISHU_TOKEN: &str = "feishu-verification-token";
 pub const FEISHU_KEY: &str = "feishu-encrypt-key";
-pub const COMMANDS: [&str; 14] = [
+pub const COMMANDS: [&str; 15] = [
     "help", "status", "runs", "deploy", "promote", "abort", "rollback", "approve", "reject",
-    "lock", "unlock", "retry", "confirm", "whoami",
+    "lock", "unlock", "retry", "confirm", "whoami", "login",
 ];
 
 pub const APPROVAL_PIPELINE: &str = r#"

@@ -5,6 +5,7 @@ pub mod chat_env;
 pub mod fakes;
 pub mod load;
 pub mod pipeline_env;
+pub mod web_session;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};

@@ -14,6 +14,8 @@ use crate::{Host, TempDir, app_manifest};
 pub const GIT_TOKEN: &str = "git-api-token";
 pub const HOOK_SECRET: &str = "hook-secret";
 pub const CALLBACK_SECRET: &str = "test-callback-secret";
+/// What signs web sessions in tests.
+pub const SESSION_SECRET: &str = "test-session-secret-of-32-characters";
 /// Bearer token of the `ops` API token, whose owner is an admin of every
 /// app and environment.
 pub const API_TOKEN: &str = "test-api-token-of-the-operators";
@@ -125,6 +127,7 @@ impl Env {
         crate::sync_manifest(&manifest);
         let mut vars: Vec<String> = vec![
             format!("callback_secret={CALLBACK_SECRET}"),
+            format!("session_secret={SESSION_SECRET}"),
             format!("jenkins_token={JENKINS_TOKEN}"),
             "tekton_token=tekton-token".into(),
             "builder_token=builder-token".into(),

@@ -3,20 +3,31 @@
 //!   timings, build links, test results and artifacts;
 //! - `POST /api/runs/{run}/stages/{stage}/retry` (deployer): start a failed
 //!   stage again as a new attempt;
+//! - `POST /api/runs/{run}/stages/{stage}/approve|reject` (approver, as the
+//!   environment's policy and the pipeline say) `{"attempt"?, "reason"?}`;
 //! - `POST /api/tick[?budget_ms=N]` (any API token): reconcile every
 //!   unfinished run and deployment within a time budget.
 
 use serde_json::json;
-use slipway_core::entry::{retry, runs_read, tick};
+use slipway_core::entry::{approve_api, retry, runs_read, tick};
+use slipway_core::runs::Verdict;
 use slipway_spin::app::{self, App};
 use slipway_spin::request;
 use spin_sdk::http::{IntoResponse, Method, Request};
+
+/// Largest request body accepted (an approval's reason).
+const MAX_BODY_BYTES: usize = 16 * 1024;
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     let path = request.uri().path().trim_end_matches('/').to_owned();
     let method = request.method().clone();
     let headers = request::headers(&request);
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let body = match request::body_or_reply(request, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(reply) => return Ok(reply),
+    };
     let app = match App::load().await {
         Ok(app) => app,
         Err(reply) => return Ok(reply),
@@ -25,7 +36,7 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let reply = match (method, segments.as_slice()) {
         (Method::POST, ["api", "tick"]) => {
-            tick::handle_tick(&deps, &headers, query_u64(&request, "budget_ms")).await
+            tick::handle_tick(&deps, &headers, query_u64(&query, "budget_ms")).await
         }
         (Method::GET, ["api", "runs", run]) => {
             runs_read::handle_get_run(&deps, run, &headers).await
@@ -33,9 +44,37 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         (Method::POST, ["api", "runs", run, "stages", stage, "retry"]) => {
             retry::handle_retry(&deps, run, stage, &headers).await
         }
+        (
+            Method::POST,
+            [
+                "api",
+                "runs",
+                run,
+                "stages",
+                stage,
+                action @ ("approve" | "reject"),
+            ],
+        ) => {
+            let verdict = if *action == "approve" {
+                Verdict::Approved
+            } else {
+                Verdict::Rejected
+            };
+            approve_api::handle_answer(&deps, run, stage, verdict, &headers, &body).await
+        }
         (_, ["api", "tick"])
         | (_, ["api", "runs", _])
-        | (_, ["api", "runs", _, "stages", _, "retry"]) => {
+        | (
+            _,
+            [
+                "api",
+                "runs",
+                _,
+                "stages",
+                _,
+                "retry" | "approve" | "reject",
+            ],
+        ) => {
             return Ok(request::json(
                 405,
                 &json!({ "error": "method not allowed" }),
@@ -52,8 +91,8 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
 }
 
 /// A numeric query parameter, if present and valid.
-fn query_u64(request: &Request, name: &str) -> Option<u64> {
-    request.uri().query()?.split('&').find_map(|pair| {
+fn query_u64(query: &str, name: &str) -> Option<u64> {
+    query.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=')?;
         (k == name).then(|| v.parse().ok()).flatten()
     })

@@ -58,6 +58,19 @@ pub struct ControlPlane {
     /// Chat platforms people send commands from ([`crate::chatops`]).
     #[serde(default)]
     pub chat: ChatSettings,
+    /// The web stage view.
+    #[serde(default)]
+    pub web: WebSettings,
+}
+
+/// `[web]`: the stage view.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// Anyone may read every app's runs and releases without signing in
+    /// (an internal dashboard); acting still needs a session or token.
+    #[serde(default)]
+    pub public_read: bool,
 }
 
 /// `[chat]`: where Slipway answers on platforms whose answers go through

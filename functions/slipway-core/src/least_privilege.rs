@@ -10,7 +10,9 @@
 //!   callback secret, provider, build-service and platform tokens, chat
 //!   notice and reply credentials, and the hosts they are used with;
 //! - **api** (`runs-api`, `deploy`): the API tokens' hashes;
-//! - **chat** (`chatops`): the chat platforms' request-signing secrets.
+//! - **chat** (`chatops`): the chat platforms' request-signing secrets;
+//! - **sessions** (`web`, `runs-api`, `deploy`, `chatops`): the secret web
+//!   sessions and sign-in links are signed with.
 //!
 //! `health` needs nothing.
 
@@ -37,16 +39,28 @@ pub enum Capability {
     Api,
     /// Verifying chat requests.
     Chat,
+    /// Signing and checking web sessions.
+    Sessions,
 }
 
 /// Each component of `spin.toml` and its capabilities.
-pub const COMPONENTS: [(&str, &[Capability]); 6] = [
+pub const COMPONENTS: [(&str, &[Capability]); 7] = [
     ("health", &[]),
     ("git-hooks", &[Capability::Webhooks, Capability::Engine]),
     ("callbacks", &[Capability::Engine]),
-    ("runs-api", &[Capability::Api, Capability::Engine]),
-    ("deploy", &[Capability::Api, Capability::Engine]),
-    ("chatops", &[Capability::Chat, Capability::Engine]),
+    (
+        "runs-api",
+        &[Capability::Api, Capability::Engine, Capability::Sessions],
+    ),
+    (
+        "deploy",
+        &[Capability::Api, Capability::Engine, Capability::Sessions],
+    ),
+    (
+        "chatops",
+        &[Capability::Chat, Capability::Engine, Capability::Sessions],
+    ),
+    ("web", &[Capability::Api, Capability::Sessions]),
 ];
 
 /// What one component needs.
@@ -75,6 +89,7 @@ pub fn needs(config: &ControlPlane) -> Result<BTreeMap<&'static str, Needs>, Bad
         (Capability::Engine, engine(config)?),
         (Capability::Api, api(config)),
         (Capability::Chat, chat()),
+        (Capability::Sessions, sessions()),
     ]
     .into();
     Ok(COMPONENTS
@@ -133,6 +148,14 @@ fn chat() -> Needs {
             .variables
             .extend(platform.secret_names().iter().map(|s| s.to_string()));
     }
+    needs
+}
+
+fn sessions() -> Needs {
+    let mut needs = Needs::default();
+    needs
+        .variables
+        .insert(crate::sessions::SESSION_SECRET.to_owned());
     needs
 }
 

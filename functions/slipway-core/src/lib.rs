@@ -23,6 +23,7 @@ pub mod ports;
 pub mod providers;
 pub mod replies;
 pub mod runs;
+pub mod sessions;
 #[cfg(test)]
 mod testing;
 

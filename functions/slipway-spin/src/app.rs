@@ -89,11 +89,24 @@ pub fn respond_chat(app: App, handled: ChatHandled) -> JsonResponse {
 /// The domain's reply as a response.
 pub fn reply(reply: Reply) -> JsonResponse {
     let mut response = crate::request::json(reply.status, &reply.body);
+    if reply.status == 304 {
+        // Not modified: no body, and so no content type.
+        response.1.clear();
+        response.2.clear();
+    }
     // 429 and 503 say when to come back in the body; HTTP clients read the header.
     if let Some(seconds) = reply.body.get("retry_after_s").and_then(|v| v.as_u64())
         && let Ok(value) = spin_sdk::http::HeaderValue::from_str(&seconds.to_string())
     {
         response.1.insert("retry-after", value);
+    }
+    for (name, value) in &reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            spin_sdk::http::HeaderName::from_bytes(name.as_bytes()),
+            spin_sdk::http::HeaderValue::from_str(value),
+        ) {
+            response.1.append(name, value);
+        }
     }
     response
 }

@@ -247,6 +247,16 @@ impl Person {
 }
 
 impl Actor {
+    /// A person signed in on the web page, in session `session`.
+    pub fn web_session(person: &str, session: &str) -> Actor {
+        let short: String = session.chars().take(8).collect();
+        Actor {
+            person: person.to_owned(),
+            identity: format!("session:{short}"),
+            via: "web".into(),
+        }
+    }
+
     /// The owner of the API token `name`.
     pub fn api_token(name: &str, owner: &str) -> Actor {
         Actor {

@@ -45,6 +45,9 @@ struct Message {
     session_webhook: Option<String>,
     #[serde(default)]
     session_webhook_expired_time: Option<u64>,
+    /// `1`: a one-to-one chat with the robot; `2`: a group.
+    #[serde(default)]
+    conversation_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +137,7 @@ impl Platform for DingTalk {
             text: message.text.map(|t| t.content).unwrap_or_default(),
             reply,
             event_id: message.msg_id,
+            private_channel: message.conversation_type.as_deref() == Some("1"),
         }))
     }
 

@@ -132,6 +132,7 @@ fn read_event(event: &Value) -> Result<Inbound, Rejection> {
                     message_id: message_id.to_owned(),
                 },
                 event_id,
+                private_channel: str_at(event, "/event/message/chat_type") == Some("p2p"),
             }))
         }
         Some("card.action.trigger") => {
@@ -154,6 +155,8 @@ fn read_event(event: &Value) -> Result<Inbound, Rejection> {
                 text: command.to_owned(),
                 reply,
                 event_id,
+                // A card's chat type is not in the click: take it as shared.
+                private_channel: false,
             }))
         }
         other => Ok(Inbound::Ignored(format!(

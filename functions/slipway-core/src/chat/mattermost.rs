@@ -84,6 +84,7 @@ impl Platform for Mattermost {
             text: slash.text,
             reply,
             event_id: None,
+            private_channel: true,
         }))
     }
 

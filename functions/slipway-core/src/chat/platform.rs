@@ -43,6 +43,9 @@ pub struct CommandRequest {
     pub reply: ReplyChannel,
     /// The platform's id of this delivery, for platforms that redeliver.
     pub event_id: Option<String>,
+    /// Whether a private answer reaches only the caller here (Slack's and
+    /// Mattermost's ephemeral answers, a one-to-one chat elsewhere).
+    pub private_channel: bool,
 }
 
 /// Where answers after the response go.

@@ -141,6 +141,7 @@ impl Platform for Slack {
                 text: command,
                 reply: ReplyChannel::response_url(click.response_url),
                 event_id: None,
+                private_channel: true,
             }));
         }
         let slash: SlashCommand = serde_urlencoded::from_bytes(request.body)
@@ -154,6 +155,7 @@ impl Platform for Slack {
             text: slash.text,
             reply: ReplyChannel::response_url(slash.response_url),
             event_id: None,
+            private_channel: true,
         }))
     }
 

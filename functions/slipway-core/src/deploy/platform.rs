@@ -36,6 +36,14 @@ impl Rollout {
             Rollout::Docker(r) => Some(r.previous_image.clone()).filter(|i| !i.is_empty()),
         }
     }
+
+    /// A canary's current step (from 1), where the platform keeps one.
+    pub fn step(&self) -> Option<usize> {
+        match self {
+            Rollout::Kubernetes(r) if r.strategy.name() == "canary" => Some(r.step + 1),
+            _ => None,
+        }
+    }
 }
 
 /// Credentials of an environment, read from Spin variables.

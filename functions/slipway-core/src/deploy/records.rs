@@ -88,6 +88,9 @@ pub struct Deployment {
     pub strategy: Strategy,
     /// Who asked: `run:<id>` or the API caller.
     pub requested_by: String,
+    /// The commit the image was built from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// The pipeline stage behind it.
     pub stage: Option<StageLink>,
     /// Where it is.

@@ -94,8 +94,14 @@ fn refused(e: DecisionError) -> Refusal {
     }
 }
 
-/// The role, the pipeline's approver list and the self-approval rule.
-fn may_answer(access: &Access, actor: &Actor, run: &RunRecord, stage: &str) -> Result<(), Refusal> {
+/// Whether `actor` may answer `stage` of `run`: the role, the pipeline's
+/// approver list and the self-approval rule.
+pub fn may_answer(
+    access: &Access,
+    actor: &Actor,
+    run: &RunRecord,
+    stage: &str,
+) -> Result<(), Refusal> {
     let Some(gate) = run.stages.get(stage).and_then(|s| s.approval.as_ref()) else {
         return Err(Refusal::Conflict(format!(
             "{stage:?} is not waiting for approval"

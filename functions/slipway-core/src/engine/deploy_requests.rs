@@ -34,6 +34,8 @@ pub struct DeployRequest {
     pub stage: Option<StageLink>,
     /// An admin's reason to deploy through a freeze.
     pub override_freeze: Option<String>,
+    /// The commit the image was built from, when known (a pipeline's).
+    pub commit: Option<String>,
 }
 
 /// Why a request was refused.
@@ -229,6 +231,7 @@ async fn create<K: KeyValue>(
         digest,
         strategy: req.strategy.clone(),
         requested_by: req.requested_by.clone(),
+        commit: req.commit.clone(),
         stage: req.stage.clone(),
         status: DeploymentStatus::InProgress,
         message,
@@ -305,6 +308,7 @@ pub async fn rollback(
         ),
         None => live.find(|d| d.image != current.image),
     };
+    let commit = target.and_then(|previous| previous.commit.clone());
     let (image, digest, label) = match target {
         Some(previous) => (
             previous.image.clone(),
@@ -335,6 +339,7 @@ pub async fn rollback(
         requested_by: requested_by.to_owned(),
         stage: None,
         override_freeze: None,
+        commit,
     };
     let message = Some(format!("rolling back to {label}"));
     let kind = Kind {

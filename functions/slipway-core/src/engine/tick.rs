@@ -10,6 +10,7 @@ use super::{Deps, Engine, Target};
 use crate::active::{ActiveIndex, Seen};
 use crate::deploy::records::Records;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
+use crate::runs::index::RunIndex;
 use crate::runs::{RunStore, run_id};
 
 /// Run numbers one tick adopts per app at most (a store upgraded from a
@@ -159,7 +160,14 @@ where
     let now = deps.clock.now_ms();
     for n in numbers {
         let state = match runs.load(&run_id(app, n)).await {
-            Ok(Some(r)) if super::settled(&r, deps.config, now) => Seen::Done(None),
+            Ok(Some(r)) if super::settled(&r, deps.config, now) => {
+                // Never reconciled (it ended as it was written): index it
+                // before it leaves the tick's view.
+                if let Err(e) = RunIndex::new(deps.kv).ensure(&r).await {
+                    return Err(e.to_string());
+                }
+                Seen::Done(None)
+            }
             Ok(Some(_)) => Seen::Active,
             Ok(None) => Seen::Missing,
             Err(e) => return Err(e.to_string()),

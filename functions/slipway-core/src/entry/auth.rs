@@ -1,11 +1,13 @@
 //! Who is calling the API: the owner of a named bearer token
-//! ([`crate::access::tokens`]), what their grants allow, and a throttle on
+//! ([`crate::access::tokens`]) or the person of a web session
+//! ([`super::session_auth`]), what their grants allow, and a throttle on
 //! failed attempts per source address.
 
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::Reply;
+use super::session_auth::{session_actor, session_cookie};
 use crate::access::tokens::{TokenHash, plausible};
 use crate::access::{Actor, Role};
 use crate::auth_failures::AuthFailures;
@@ -71,7 +73,14 @@ where
         ));
     }
     let Some(token) = bearer(headers).filter(|t| !t.is_empty()) else {
-        return Err(Reply::error(401, "missing bearer token"));
+        let Some(cookie) = session_cookie(headers) else {
+            return Err(Reply::error(401, "missing bearer token or session"));
+        };
+        let signed_in = session_actor(deps, headers, cookie, now).await;
+        if matches!(&signed_in, Err(r) if r.status == 401) {
+            let _ = throttle.record(&from, now).await;
+        }
+        return signed_in;
     };
     if plausible(token)
         && let Some(actor) = token_owner(deps, token).await
@@ -136,25 +145,41 @@ pub fn permit(access: &crate::access::Access, actor: &Actor, need: Need<'_>) -> 
     ))
 }
 
-/// For reads: nothing to check when the app is public, otherwise the
-/// viewer role.
+/// Whether anyone may read `app` without signing in: the app is public,
+/// or the whole stage view is (`[web] public_read`).
+pub fn public(config: &crate::config::ControlPlane, app: &str) -> bool {
+    config.web.public_read || config.apps.get(app).is_some_and(|a| a.public_read)
+}
+
+/// Whether the request carries credentials (a bearer token or a session).
+pub fn presents_credentials(headers: &Headers) -> bool {
+    bearer(headers).is_some() || super::session_auth::session_cookie(headers).is_some()
+}
+
+/// For reads: the viewer role, or nothing to check when the app is public
+/// and the request is anonymous. Returns who reads (none: anonymous).
 pub async fn may_read<K, H, C, S>(
     deps: &Deps<'_, K, H, C, S>,
     headers: &Headers,
     app: &str,
-) -> Result<(), Reply>
+) -> Result<Option<Actor>, Reply>
 where
     K: KeyValue,
     C: Clock,
     S: Secrets,
 {
-    if deps.config.apps.get(app).is_some_and(|a| a.public_read) {
-        return Ok(());
+    if public(deps.config, app) && !presents_credentials(headers) {
+        return Ok(None);
+    }
+    let actor = authenticate(deps, headers).await?;
+    if public(deps.config, app) {
+        return Ok(Some(actor));
     }
     let need = Need {
         role: Role::Viewer,
         app,
         environment: None,
     };
-    authorize(deps, headers, need).await.map(|_| ())
+    permit(&deps.config.access, &actor, need)?;
+    Ok(Some(actor))
 }

@@ -108,6 +108,7 @@ where
         identity: command.identity.clone(),
         actor,
         confirmed: false,
+        private_channel: command.private_channel,
     };
     let outcome = dispatch(deps, &caller, &command.text).await;
     let answer = outcome.answer;

@@ -43,7 +43,8 @@ struct DeployBody {
     _requested_by: Option<serde_json::Value>,
 }
 
-fn refused(r: Refusal) -> Reply {
+/// The HTTP answer to a refused request.
+pub fn refused(r: Refusal) -> Reply {
     match r {
         Refusal::BadRequest(m) => Reply::new(400, json!({ "error": m })),
         Refusal::Forbidden(m) => Reply::new(403, json!({ "error": m })),
@@ -63,7 +64,8 @@ fn refused(r: Refusal) -> Reply {
     }
 }
 
-fn view(d: &Deployment) -> serde_json::Value {
+/// A deployment as the API shows it.
+pub fn view(d: &Deployment) -> serde_json::Value {
     json!({
         "id": d.id,
         "app": d.app,
@@ -74,6 +76,8 @@ fn view(d: &Deployment) -> serde_json::Value {
         "digest": d.digest,
         "strategy": d.strategy.name(),
         "requested_by": d.requested_by,
+        "commit": d.commit,
+        "step": d.rollout.as_ref().and_then(|r| r.step()),
         "operated_by": d.operated_by,
         "run": d.stage.as_ref().map(|s| &s.run),
         "stage": d.stage.as_ref().map(|s| &s.stage),
@@ -241,5 +245,6 @@ fn deploy_request(body: &[u8], requested_by: String) -> Result<DeployRequest, Re
         requested_by,
         stage: None,
         override_freeze: parsed.override_freeze,
+        commit: None,
     })
 }

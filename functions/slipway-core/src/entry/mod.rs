@@ -14,6 +14,7 @@
 //!
 //! Every `/api/*` route names its caller by a token ([`auth`]).
 
+pub mod approve_api;
 pub mod auth;
 mod build_events;
 pub mod callback;
@@ -23,7 +24,9 @@ pub mod ok_to_test;
 pub mod result;
 pub mod retry;
 pub mod runs_read;
+pub mod session_auth;
 pub mod tick;
+pub mod web;
 pub mod webhook;
 
 #[cfg(test)]
@@ -46,28 +49,34 @@ pub struct Reply {
     pub status: u16,
     /// JSON body.
     pub body: serde_json::Value,
+    /// Headers besides the content type (`ETag`, `Set-Cookie`, …).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
     /// A reply with `status` and JSON `body`.
     pub fn new(status: u16, body: serde_json::Value) -> Reply {
-        Reply { status, body }
+        Reply {
+            status,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    /// This reply with header `name: value` added.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.to_owned(), value.into()));
+        self
     }
 
     /// `{"error": message}` with `status`.
     pub fn error(status: u16, message: impl Into<String>) -> Reply {
-        Reply {
-            status,
-            body: json!({ "error": message.into() }),
-        }
+        Reply::new(status, json!({ "error": message.into() }))
     }
 
     /// 200 `{"ignored": reason}`: the request starts or changes nothing.
     pub fn ignored(reason: impl Into<String>) -> Reply {
-        Reply {
-            status: 200,
-            body: json!({ "ignored": reason.into() }),
-        }
+        Reply::new(200, json!({ "ignored": reason.into() }))
     }
 }
 

@@ -8,6 +8,7 @@
 //! | `app/{app}/runs` | counter (Spin's encoding): the last run number handed out |
 //! | `run/{app}/{number}` | [`RunRecord`], changed only by compare-and-swap on its bytes; `version` inside goes up by one per change |
 //! | `event/{hash}` | the event's claim: a counter holding the claim time, then JSON [`EventClaim`] linking its run ([`claims`]) |
+//! | `runs-index/{app}/…` | run summaries by page and the newest run per ref ([`index`]) |
 //! | `external/{service}/{id}` | which run, stage and attempt a build service's id belongs to ([`BuildIndex`]) |
 //!
 //! A run id is `{app}-{number}`; the number comes from an atomic increment,
@@ -15,6 +16,7 @@
 
 mod approvals;
 mod claims;
+pub mod index;
 mod ok_to_test;
 mod outcomes;
 mod store;

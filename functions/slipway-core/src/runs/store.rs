@@ -2,6 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::index::RunIndex;
 use super::{RunRecord, TransitionError, parse_run_id};
 use crate::ports::{KeyValue, KvError, Swap};
 
@@ -77,8 +78,19 @@ impl<'a, K: KeyValue> RunStore<'a, K> {
         let key = run_key(&record.id).ok_or_else(|| StoreError::NotFound(record.id.clone()))?;
         let bytes = serde_json::to_vec(record)
             .map_err(|e| StoreError::Corrupt(record.id.clone(), e.to_string()))?;
+        // Not indexed here: the webhook's fast path writes only its claim,
+        // the counter and the run. The reconcile that follows (or the
+        // tick's adoption) indexes it.
         self.kv.set(&key, &bytes).await?;
         Ok(())
+    }
+
+    /// Keeps the run's summary in the app's index. A failure here loses
+    /// nothing: the run's next reconcile repairs the index.
+    async fn index(&self, record: &RunRecord) {
+        if let Err(e) = RunIndex::new(self.kv).record(record).await {
+            eprintln!("run {}: index not updated: {e}", record.id);
+        }
     }
 
     /// The run `id`, if it exists.
@@ -121,7 +133,10 @@ impl<'a, K: KeyValue> RunStore<'a, K> {
             let bytes = serde_json::to_vec(&after)
                 .map_err(|e| StoreError::Corrupt(id.to_owned(), e.to_string()))?;
             match self.kv.compare_and_swap(&key, &current, &bytes).await? {
-                Swap::Swapped => return Ok((after, value, true)),
+                Swap::Swapped => {
+                    self.index(&after).await;
+                    return Ok((after, value, true));
+                }
                 Swap::Conflict(Some(fresh)) => current = fresh,
                 Swap::Conflict(None) => return Err(StoreError::NotFound(id.to_owned())),
             }

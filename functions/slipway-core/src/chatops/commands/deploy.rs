@@ -51,6 +51,7 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for D
                 requested_by: ctx.actor.person.clone(),
                 stage: None,
                 override_freeze: None,
+                commit: None,
             };
             let now = ctx.deps.clock.now_ms();
             let d = requests::request(ctx.deps.kv, ctx.deps.config, request, now).await?;

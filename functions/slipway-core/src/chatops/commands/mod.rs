@@ -9,6 +9,7 @@ mod confirm;
 mod deploy;
 mod help;
 mod lock;
+mod login;
 mod operate;
 mod retry;
 mod runs;
@@ -105,6 +106,8 @@ pub struct Caller {
     pub actor: Option<Actor>,
     /// Whether this is the second step of a confirmed command.
     pub confirmed: bool,
+    /// Whether a private answer reaches only the caller.
+    pub private_channel: bool,
 }
 
 /// Arguments that do not fit a command's usage.
@@ -158,7 +161,7 @@ pub trait Command<K, H, C, S> {
 }
 
 /// Every command, in the order `help` lists them.
-pub fn registry<K, H, C, S>() -> [&'static dyn Command<K, H, C, S>; 14]
+pub fn registry<K, H, C, S>() -> [&'static dyn Command<K, H, C, S>; 15]
 where
     K: KeyValue + 'static,
     H: HttpClient + 'static,
@@ -180,6 +183,7 @@ where
         &retry::Retry,
         &confirm::Confirm,
         &help::Whoami,
+        &login::Login,
     ]
 }
 

@@ -11,6 +11,7 @@ mod statuses;
 use super::{Deps, Mode, Target, Visit};
 
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
+use crate::runs::index::RunIndex;
 use crate::runs::{RunStore, StoreError};
 
 pub use apply::Outcome;
@@ -74,6 +75,11 @@ where
         };
         if claims.is_empty() {
             visit.done = record.status.is_terminal() && record.intents.is_empty();
+            // A summary lost to a crash after the run's write is put back
+            // here, before the tick lets a finished run go.
+            if let Err(e) = RunIndex::new(deps.kv).ensure(&record).await {
+                eprintln!("run {id}: index: {e}");
+            }
             break;
         }
         // Each result is recorded as soon as it is known, so a request that

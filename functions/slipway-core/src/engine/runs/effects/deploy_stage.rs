@@ -100,6 +100,7 @@ where
             attempt,
         }),
         override_freeze: None,
+        commit: Some(run.trigger.commit.clone()),
     };
     let now = deps.clock.now_ms();
     match requests::request(deps.kv, deps.config, request, now).await {

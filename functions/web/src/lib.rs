@@ -1,0 +1,45 @@
+//! The stage view. Pages are one static shell and its script and styles,
+//! packaged in the component (no CDN: it works offline and on a cluster
+//! without internet); the script reads the JSON routes of
+//! `slipway_core::entry::web` (sign-in, apps, runs, environments, what is
+//! waiting) and the runs and deploy APIs.
+
+mod assets;
+
+use slipway_core::entry::web::{self, WebRequest};
+use slipway_spin::app::{self, App};
+use slipway_spin::request;
+use spin_sdk::http::{IntoResponse, Method, Request};
+
+/// Largest request body accepted (a sign-in form, a link request).
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[spin_sdk::http_service]
+async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    if method == Method::GET || method == Method::HEAD {
+        if let Some(page) = assets::page(&path) {
+            return Ok(page);
+        }
+    }
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let headers = request::headers(&request);
+    let body = match request::body_or_reply(request, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(reply) => return Ok(reply),
+    };
+    let app = match App::load().await {
+        Ok(app) => app,
+        Err(reply) => return Ok(reply),
+    };
+    let web_request = WebRequest {
+        method: method.as_str(),
+        path: &path,
+        query: &query,
+        headers: &headers,
+        body: &body,
+    };
+    let reply = web::handle(&app.deps(), &web_request).await;
+    Ok(app::reply(reply))
+}
