@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Installs what building and testing need: the wasm32-wasip2 target, and
-# redis-server for the Redis key-value tests (from the distribution).
+# from the distribution redis-server (the Redis key-value tests) and
+# headless Chromium with its WebDriver (the stage view's browser tests).
 set -euo pipefail
 rustup target add wasm32-wasip2 >/dev/null
-if ! command -v redis-server >/dev/null 2>&1; then
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing ${missing[*]} (apt)" >&2
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "warning: redis-server is not installed; the Redis tests will fail (install it, or set SLIPWAY_SKIP_REDIS=1)" >&2
+        echo "warning: ${missing[*]} not installed; the Redis and browser tests need them (apt-get install ${missing[*]})" >&2
     fi
 fi

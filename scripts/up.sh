@@ -22,22 +22,29 @@ step "Building the host (slipway; wasmtime, once)" cargo build -p slipway-host
 step "Building the components (wasm32-wasip2, release)" scripts/build-components.sh
 step "Checking spin.toml against config/slipway.toml" target/debug/slipway manifest --check
 
-# A local callback secret and the operator's API token, made once and kept
-# in .spin/ (never printed); only the token's hash reaches the app.
+# A local callback secret, web session secret and the operator's API token,
+# made once and kept in .spin/ (never printed); only the token's hash
+# reaches the app.
 mkdir -p .spin
-if [ ! -s .spin/dev-callback-secret ]; then
-    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > .spin/dev-callback-secret
-fi
+for secret in dev-callback-secret dev-session-secret; do
+    if [ ! -s ".spin/$secret" ]; then
+        head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > ".spin/$secret"
+        chmod 600 ".spin/$secret"
+    fi
+done
 if [ ! -s .spin/dev-operator-token ]; then
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > .spin/dev-operator-token
     chmod 600 .spin/dev-operator-token
 fi
 export SPIN_VARIABLE_TOKEN_OPERATOR="${SPIN_VARIABLE_TOKEN_OPERATOR:-sha256:$(tr -d '\n' < .spin/dev-operator-token | sha256sum | cut -d' ' -f1)}"
 export SPIN_VARIABLE_CALLBACK_SECRET="${SPIN_VARIABLE_CALLBACK_SECRET:-$(cat .spin/dev-callback-secret)}"
+export SPIN_VARIABLE_SESSION_SECRET="${SPIN_VARIABLE_SESSION_SECRET:-$(cat .spin/dev-session-secret)}"
 
 echo "==> Serving (built in $((SECONDS - started)) s; the host compiles each component for this machine on its first start, then caches it in .spin/cache)"
 echo "    When it says Ready, try:"
 echo "      curl http://127.0.0.1:3000/api/health"
+echo "      open http://127.0.0.1:3000/ and sign in with the link from:"
+echo "      curl -X POST -H \"Authorization: Bearer \$(cat .spin/dev-operator-token)\" http://127.0.0.1:3000/api/login-links"
 echo "      curl -X POST -H \"Authorization: Bearer \$(cat .spin/dev-operator-token)\" http://127.0.0.1:3000/api/tick"
 echo "    Then point a git provider's webhook at http://<this host>:3000/hooks/<provider> (README: Configuring Slipway)."
 exec target/debug/slipway up "$@"

@@ -1,10 +1,12 @@
 //! Harness for end-to-end tests: starts the real `slipway` host binary on a
 //! loopback port with real `.wasm` components, and talks HTTP to it.
 
+pub mod browser;
 pub mod chat_env;
 pub mod fakes;
 pub mod load;
 pub mod pipeline_env;
+pub mod seed;
 pub mod web_session;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -19,9 +19,9 @@
 /** Icon per status: a status is always shown as icon and word, never by colour alone. */
 const STATUS_ICONS = {
   succeeded: '✔', failed: '✖', running: '●', queued: '◷',
-  'waiting-for-approval': '⏸', cancelled: '⊘', 'timed-out': '⌛', skipped: '↷',
+  'waiting-for-approval': '‖', cancelled: '⊘', 'timed-out': '◔', skipped: '↷',
   // Deployment (release) statuses.
-  'in-progress': '●', paused: '⏸', aborted: '⊘',
+  'in-progress': '●', paused: '‖', aborted: '⊘',
   // A stage a run never had.
   none: '–',
 };
@@ -607,11 +607,11 @@ function activeTraffic(active) {
   return active.traffic_percent !== null && active.traffic_percent !== undefined ? ` ${active.traffic_percent}% traffic` : '';
 }
 
-/** "🔒 locked by …" text, or nothing when free (icon plus words, not colour). */
+/** "⊟ locked by …" text, or nothing when free (icon plus words, not colour). */
 function lockText(lock) {
   if (!lock || !(lock.holder || lock.locked_by)) return null;
   const who = lock.locked_by ? `locked by ${lock.locked_by}` : `held by deployment ${lock.holder}`;
-  return h('span', { class: 'lock-note' }, ' · ', h('span', { 'aria-hidden': 'true' }, '🔒 '), who);
+  return h('span', { class: 'lock-note' }, ' · ', h('span', { 'aria-hidden': 'true' }, '⊟ '), who);
 }
 
 function pageWaiting(route, params, ctx) {
@@ -894,6 +894,7 @@ function stageItem(run, stage, rec, ctx) {
     kind ? h('p', { class: 'muted' }, kind, stage.needs.length ? ` · needs ${stage.needs.join(', ')}` : '') : null,
     facts([
       ['Attempt', r.attempt ? String(r.attempt) : null],
+      ['Retried by', r.retried_by || null],
       ['Started', r.started_at_ms ? timeEl(r.started_at_ms) : null],
       ['Finished', r.finished_at_ms ? timeEl(r.finished_at_ms) : null],
       ['Duration', duration !== null ? formatDuration(duration) : null],
@@ -1036,7 +1037,7 @@ function trafficBar(percent) {
 function lockPanel(lock) {
   if (!lock || !(lock.holder || lock.locked_by)) return null;
   return h('section', { class: 'panel', 'data-testid': 'lock' },
-    h('h2', {}, h('span', { 'aria-hidden': 'true' }, '🔒 '), 'Locked'),
+    h('h2', {}, h('span', { 'aria-hidden': 'true' }, '⊟ '), 'Locked'),
     facts([
       ['Locked by', lock.locked_by],
       ['Reason', lock.reason],

@@ -18,10 +18,10 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
-    if method == Method::GET || method == Method::HEAD {
-        if let Some(page) = assets::page(&path) {
-            return Ok(page);
-        }
+    if (method == Method::GET || method == Method::HEAD)
+        && let Some(page) = assets::page(&path)
+    {
+        return Ok(page);
     }
     let query = request.uri().query().unwrap_or_default().to_owned();
     let headers = request::headers(&request);

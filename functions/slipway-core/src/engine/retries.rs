@@ -13,7 +13,8 @@ fn refused(e: TransitionError) -> Refusal {
     }
 }
 
-/// Records a retry of `stage` of `run_id`; the new attempt's number.
+/// Records a retry of `stage` of `run_id` asked for by person `by`; the
+/// new attempt's number.
 /// Refusals write nothing (an index entry put back for a retry refused by
 /// the swap is dropped by the next tick).
 pub async fn retry_stage(
@@ -21,11 +22,13 @@ pub async fn retry_stage(
     clock: &impl Clock,
     run_id: &str,
     stage: &str,
+    by: &str,
 ) -> Result<u32, Refusal> {
     let runs = RunStore::new(kv);
     match runs.load(run_id).await {
         Ok(Some(mut run)) => {
-            run.retry_stage(stage, clock.now_ms()).map_err(refused)?;
+            run.retry_stage(stage, by, clock.now_ms())
+                .map_err(refused)?;
         }
         Ok(None) => return Err(Refusal::NotFound(format!("no run {run_id:?}"))),
         Err(e) => return Err(Refusal::Unavailable(e.to_string())),
@@ -39,7 +42,7 @@ pub async fn retry_stage(
         .await
         .map_err(|e| Refusal::Unavailable(format!("state store unavailable: {e}")))?;
     let now = clock.now_ms();
-    let attempt = match runs.update(run_id, |r| r.retry_stage(stage, now)).await {
+    let attempt = match runs.update(run_id, |r| r.retry_stage(stage, by, now)).await {
         Ok((_, attempt, _)) => attempt,
         Err(StoreError::NotFound(_)) => {
             return Err(Refusal::NotFound(format!("no run {run_id:?}")));

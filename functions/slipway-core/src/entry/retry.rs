@@ -34,10 +34,11 @@ where
         app,
         environment: None,
     };
-    if let Err(reply) = authorize(deps, headers, need).await {
-        return reply;
-    }
-    let attempt = match retry_stage(deps.kv, deps.clock, run_id, stage).await {
+    let actor = match authorize(deps, headers, need).await {
+        Ok(actor) => actor,
+        Err(reply) => return reply,
+    };
+    let attempt = match retry_stage(deps.kv, deps.clock, run_id, stage, &actor.person).await {
         Ok(attempt) => attempt,
         Err(Refusal::NotFound(m)) => return Reply::error(404, m),
         Err(Refusal::Unavailable(m)) => return Reply::error(503, m),

@@ -139,7 +139,7 @@ impl BranchHeads {
     /// The heads, newest run first.
     pub fn newest_first(&self) -> Vec<&RunSummary> {
         let mut heads: Vec<&RunSummary> = self.heads.values().collect();
-        heads.sort_by(|a, b| b.number.cmp(&a.number));
+        heads.sort_by_key(|h| std::cmp::Reverse(h.number));
         heads
     }
 }

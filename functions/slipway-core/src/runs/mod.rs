@@ -208,6 +208,9 @@ pub struct StageRecord {
     /// An approval stage's request and the answers to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalGate>,
+    /// Who asked for this attempt, when it is a retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_by: Option<String>,
 }
 
 /// What a build reported about a stage.
@@ -247,6 +250,7 @@ impl StageRecord {
             log_url: None,
             build_duration_ms: None,
             approval: None,
+            retried_by: None,
         }
     }
 }

@@ -370,7 +370,12 @@ impl RunRecord {
 
     /// Starts a new attempt of a failed, timed-out or cancelled stage: it
     /// and the stages it held back are queued again, and the run reopens.
-    pub fn retry_stage(&mut self, stage: &str, now_ms: u64) -> Result<u32, TransitionError> {
+    pub fn retry_stage(
+        &mut self,
+        stage: &str,
+        by: &str,
+        now_ms: u64,
+    ) -> Result<u32, TransitionError> {
         let record = self
             .stages
             .get_mut(stage)
@@ -409,6 +414,7 @@ impl RunRecord {
         let attempt = record.attempt + 1;
         *record = StageRecord {
             attempt,
+            retried_by: Some(by.to_owned()),
             ..StageRecord::queued()
         };
         self.log(now_ms, Some(stage), Some(attempt), "queued");

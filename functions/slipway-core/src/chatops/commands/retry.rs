@@ -63,7 +63,14 @@ impl<K: KeyValue, H: HttpClient, C: Clock, S: Secrets> Command<K, H, C, S> for R
                     Some(environment),
                 )?;
             }
-            let attempt = retry_stage(ctx.deps.kv, ctx.deps.clock, run_id, stage).await?;
+            let attempt = retry_stage(
+                ctx.deps.kv,
+                ctx.deps.clock,
+                run_id,
+                stage,
+                &ctx.actor.person,
+            )
+            .await?;
             Ok(Answer::public(format!(
                 "{} retried {stage} of {run_id} (attempt {attempt}).",
                 ctx.actor.person
