@@ -206,3 +206,38 @@ fn lists_read_the_indexes_and_a_run_page_polls_with_its_etag() {
     assert_eq!(unchanged.status, 304);
     assert_eq!(unchanged.body, Value::String(String::new()));
 }
+
+#[test]
+fn a_retry_from_a_session_is_recorded_with_the_person() {
+    let w = world();
+    let sha = sha(3);
+    w.env
+        .commit("github", &sha, slipway_tests::chat_env::APPROVAL_PIPELINE);
+    let (status, reply) = w.env.hook("github", &w.env.push("github", "main", &sha));
+    assert_eq!(status, 202, "{reply}");
+    let run = reply["run"].as_str().expect("run").to_owned();
+    w.env.run(&run);
+    let token = w.env.callback_token(&run, "image", 1);
+    let failed = json!({ "status": "failed", "message": "compile error" });
+    let (status, reply) = w.env.callback(
+        &run,
+        "image",
+        &token,
+        "application/json",
+        failed.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(w.env.run(&run)["status"], "failed");
+    let alice = Session::sign_in(&w.env, "alice");
+    let waiting = alice.get("/api/waiting");
+    assert_eq!(waiting.body["retries"][0]["run"], run, "{}", waiting.body);
+    let retried = alice.post(
+        &format!("/api/runs/{run}/stages/image/retry"),
+        &json!({}),
+        true,
+    );
+    assert_eq!(retried.status, 202, "{}", retried.body);
+    let record = w.env.run(&run);
+    assert_eq!(record["stages"]["image"]["attempt"], 2, "{record}");
+    assert_eq!(record["stages"]["image"]["retried_by"], "alice");
+}

@@ -8,12 +8,12 @@ use serde_json::json;
 
 use super::auth::authenticate;
 use super::deploy_api::refused;
-use super::{FOLLOW_UP_BUDGET_MS, Reply};
+use super::{Reply, json_body, reconcile_for_answer};
+use crate::engine::Deps;
 use crate::engine::approvals::{Answer, decide};
-use crate::engine::{Deps, Engine, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Headers;
-use crate::runs::{RunStore, Verdict};
+use crate::runs::Verdict;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -45,13 +45,9 @@ where
         Ok(actor) => actor,
         Err(reply) => return reply,
     };
-    let parsed: AnswerBody = if body.iter().all(u8::is_ascii_whitespace) {
-        AnswerBody::default()
-    } else {
-        match serde_json::from_slice(body) {
-            Ok(b) => b,
-            Err(e) => return Reply::error(400, format!("malformed request: {e}")),
-        }
+    let parsed: AnswerBody = match json_body(body) {
+        Ok(b) => b,
+        Err(reply) => return reply,
     };
     let answer = Answer {
         run: run.to_owned(),
@@ -64,16 +60,7 @@ where
     if let Err(refusal) = decide(deps.kv, &deps.config.access, &actor, &answer, now).await {
         return refused(refusal);
     }
-    let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
-    Engine::new(deps)
-        .reconcile(Target::Run(run.to_owned()), deadline)
-        .await;
-    let status = RunStore::new(deps.kv)
-        .load(run)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|r| r.stages.get(stage).map(|s| s.status));
+    let status = reconcile_for_answer(deps, run, stage).await;
     Reply::new(
         200,
         json!({ "run": run, "stage": stage, "verdict": verdict, "by": actor.person, "status": status }),

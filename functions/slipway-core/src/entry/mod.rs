@@ -108,6 +108,40 @@ impl Handled {
     }
 }
 
+/// Reconciles run `run` within the follow-up budget (for a person waiting
+/// on the API), then returns the status of its `stage` as stored.
+pub async fn reconcile_for_answer<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &str,
+    stage: &str,
+) -> Option<crate::runs::StageStatus>
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
+    Engine::new(deps)
+        .reconcile(Target::Run(run.to_owned()), deadline)
+        .await;
+    crate::runs::RunStore::new(deps.kv)
+        .load(run)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|r| r.stages.get(stage).map(|s| s.status))
+}
+
+/// A JSON request body, or `T::default()` for an empty one; 400 with the
+/// reason when it does not parse.
+pub fn json_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, Reply> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| Reply::error(400, format!("malformed request: {e}")))
+}
+
 /// Reconciles a handled request's follow-up (what a component runs after
 /// its response, and tests run directly).
 pub async fn follow_up<K, H, C, S>(deps: &Deps<'_, K, H, C, S>, handled: &Handled)

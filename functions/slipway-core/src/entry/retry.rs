@@ -5,13 +5,12 @@
 use serde_json::json;
 
 use super::auth::{Need, authorize};
-use super::{FOLLOW_UP_BUDGET_MS, Reply};
+use super::{Reply, reconcile_for_answer};
 use crate::access::Role;
 use crate::engine::retries::retry_stage;
-use crate::engine::{Deps, Engine, Refusal, Target};
+use crate::engine::{Deps, Refusal};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Headers;
-use crate::runs::RunStore;
 
 /// Retries `stage` of `run_id`.
 pub async fn handle_retry<K, H, C, S>(
@@ -49,16 +48,7 @@ where
             return Reply::error(409, crate::engine::deploy_requests::busy_message(&lock));
         }
     };
-    let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
-    Engine::new(deps)
-        .reconcile(Target::Run(run_id.to_owned()), deadline)
-        .await;
-    let status = RunStore::new(deps.kv)
-        .load(run_id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|r| r.stages.get(stage).map(|s| s.status));
+    let status = reconcile_for_answer(deps, run_id, stage).await;
     Reply::new(
         202,
         json!({ "run": run_id, "stage": stage, "attempt": attempt, "status": status }),

@@ -7,9 +7,9 @@ use super::WebRequest;
 use crate::access::Role;
 use crate::auth_failures::AuthFailures;
 use crate::engine::Deps;
-use crate::entry::Reply;
 use crate::entry::auth::{authenticate, source};
 use crate::entry::session_auth::{session_actor, session_cookie, session_key, session_of};
+use crate::entry::{Reply, json_body};
 use crate::ports::{Clock, KeyValue, Secrets};
 use crate::sessions::{COOKIE_NAME, SESSION_TTL_MS, SessionError, Sessions};
 
@@ -68,13 +68,9 @@ pub async fn login_link<K: KeyValue, H, C: Clock, S: Secrets>(
         Ok(actor) => actor,
         Err(reply) => return reply,
     };
-    let body: LinkBody = if request.body.iter().all(u8::is_ascii_whitespace) {
-        LinkBody::default()
-    } else {
-        match serde_json::from_slice(request.body) {
-            Ok(body) => body,
-            Err(e) => return Reply::error(400, format!("malformed request: {e}")),
-        }
+    let body: LinkBody = match json_body(request.body) {
+        Ok(body) => body,
+        Err(reply) => return reply,
     };
     let access = &deps.config.access;
     let person = body.person.unwrap_or_else(|| actor.person.clone());
