@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use slipway_tests::chat_env::*;
 use slipway_tests::fakes::chat::ChatPlatform;
 use slipway_tests::fakes::chat_replies::FakeChatReplies;
@@ -358,4 +358,44 @@ fn the_response_url_fake_holds_slacks_contract() {
         assert_eq!(send(r#"{"response_type":"in_channel","text":"x"}"#), 200);
     }
     assert_eq!(send(r#"{"text":"sixth"}"#), 404);
+}
+
+/// A DingTalk robot message from bob saying `text` in a conversation of
+/// `conversation_type` (`1`: one to one, `2`: a group); what was posted to
+/// its session webhook.
+fn dingtalk_says(w: &World, text: &str, conversation_type: &str, id: &str) -> Vec<Value> {
+    let session = w.replies.dingtalk_session();
+    let ms = now_millis();
+    let sign = base64(&hmac_sha256(
+        DINGTALK_SECRET.as_bytes(),
+        format!("{ms}\n{DINGTALK_SECRET}").as_bytes(),
+    ));
+    let message = json!({
+        "msgtype": "text", "text": { "content": text }, "msgId": id,
+        "conversationType": conversation_type,
+        "senderStaffId": "staffbob", "senderCorpId": "corp1", "senderId": "$:LWCP:x",
+        "sessionWebhook": session, "sessionWebhookExpiredTime": ms + 600_000,
+    })
+    .to_string();
+    let headers = [("timestamp", ms.to_string()), ("sign", sign)];
+    let (status, answer, _) = post(&w.env, "/chat/dingtalk", &headers, &message);
+    assert_eq!(status, 200, "{answer}");
+    w.replies.posts(&session)
+}
+
+#[test]
+fn login_links_are_given_only_where_nobody_else_reads_them() {
+    let w = world();
+    let group = dingtalk_says(&w, "login", "2", "msg-group");
+    let text = group[0]["text"]["content"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("direct message") && !text.contains("/login?code="),
+        "{text}"
+    );
+    let direct = dingtalk_says(&w, "login", "1", "msg-direct");
+    let text = direct[0]["text"]["content"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("Sign in as bob") && text.contains("http://slipway.test/login?code="),
+        "{text}"
+    );
 }

@@ -36,6 +36,11 @@ apps = ["shop", "docs"]
 [access.tokens.alice]
 owner = "alice"
 hash_secret = "token_alice"
+[environments.production]
+platform = "kubernetes"
+api_server = "https://k8s.test:6443"
+namespace = "shop"
+token_secret = "kubernetes_token"
 "#;
 
 const PIPELINE: &str = r#"
@@ -390,4 +395,80 @@ fn only_admins_ask_for_other_peoples_links_and_only_people_sign_in() {
 fn base64_of(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// Stores release `number` of shop in production.
+fn release(w: &World, number: u64, kind: &str, status: &str) {
+    let d: crate::deploy::records::Deployment = serde_json::from_value(serde_json::json!({
+        "version": 1, "id": format!("shop.production.{number}"), "app": "shop",
+        "environment": "production", "number": number, "kind": kind,
+        "image": format!("registry.test/shop:{number}"), "digest": null,
+        "strategy": { "type": "rolling" }, "requested_by": "alice",
+        "commit": format!("{number:040x}"), "stage": null, "status": status, "message": null,
+        "traffic_percent": null, "rolled_back": false, "rollout": null,
+        "created_at_ms": 1_000 * number, "finished_at_ms": null,
+    }))
+    .expect("a deployment");
+    let records = crate::deploy::records::Records::new(&w.kv);
+    block_on(records.next_number("shop", "production")).expect("number");
+    block_on(records.create(&d)).expect("stored");
+}
+
+#[test]
+fn an_environment_shows_live_active_and_history_in_pages() {
+    let w = World::new();
+    for n in 1..=30 {
+        release(
+            &w,
+            n,
+            if n == 29 { "rollback" } else { "deploy" },
+            "succeeded",
+        );
+    }
+    release(&w, 31, "deploy", "in-progress");
+    let page = w.get("/api/apps/shop/environments/production?limit=10", &bearer());
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    assert_eq!(page.body["live"]["number"], 30);
+    assert_eq!(page.body["active"]["number"], 31);
+    let numbers: Vec<u64> = page.body["releases"]
+        .as_array()
+        .expect("releases")
+        .iter()
+        .filter_map(|r| r["number"].as_u64())
+        .collect();
+    assert_eq!(numbers, (22..=31).rev().collect::<Vec<_>>());
+    assert_eq!(page.body["releases"][1]["live"], true);
+    assert_eq!(page.body["releases"][2]["kind"], "rollback");
+    assert_eq!(page.body["releases"][1]["commit"], format!("{:040x}", 30));
+    assert_eq!(page.body["next"], "22");
+    assert_eq!(page.body["viewer"]["may"]["operate"], true);
+    let older = w.get(
+        "/api/apps/shop/environments/production?limit=25&cursor=22",
+        &bearer(),
+    );
+    assert_eq!(older.body["releases"].as_array().map(Vec::len), Some(21));
+    assert_eq!(older.body["next"], Value::Null);
+    // Anonymous readers of a private app are refused.
+    let anonymous = w.get("/api/apps/shop/environments/production", &Headers::new());
+    assert_eq!(anonymous.status, 401);
+}
+
+#[test]
+fn a_public_stage_view_is_read_by_anyone_and_acted_on_by_nobody_anonymous() {
+    let mut w = World::new();
+    w.config.web.public_read = true;
+    w.run("shop", 1, "main", RunStatus::Failed);
+    let anonymous = w.get("/api/apps", &Headers::new());
+    assert_eq!(anonymous.body["apps"].as_array().map(Vec::len), Some(2));
+    assert_eq!(w.get("/api/apps/shop/runs", &Headers::new()).status, 200);
+    assert_eq!(
+        w.get("/api/apps/shop/environments/production", &Headers::new())
+            .status,
+        200
+    );
+    // Reading is public; what waits for someone is not.
+    assert_eq!(w.get("/api/waiting", &Headers::new()).status, 401);
+    let session = w.get("/api/session", &Headers::new());
+    assert_eq!(session.status, 401);
+    assert_eq!(session.body["public_read"], true);
 }
