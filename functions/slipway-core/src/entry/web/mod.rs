@@ -18,7 +18,7 @@
 
 mod apps;
 mod environments;
-mod signin;
+pub(crate) mod signin;
 mod viewer;
 mod waiting;
 

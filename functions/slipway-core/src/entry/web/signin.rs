@@ -124,6 +124,26 @@ fn see_other(location: &str, body: serde_json::Value) -> Reply {
     Reply::new(303, body).with_header("location", location)
 }
 
+/// Whether a form post comes from a page of this site: another site's form
+/// could otherwise sign a visitor in as the attacker (login CSRF). Browsers
+/// send `Sec-Fetch-Site` and `Origin` with posts; clients that send neither
+/// (curl, tests) are not browsers carrying someone else's cookies.
+pub fn same_site_form(headers: &crate::providers::Headers) -> bool {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|s| s != "same-origin" && s != "none")
+    {
+        return false;
+    }
+    match (headers.get("origin"), headers.get("host")) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
 /// `POST /login` with form field `code`: the link's code, once, for a
 /// session cookie; then back to the overview (or to the sign-in page with
 /// the reason).
@@ -131,6 +151,12 @@ pub async fn login<K: KeyValue, H, C: Clock, S: Secrets>(
     deps: &Deps<'_, K, H, C, S>,
     request: &WebRequest<'_>,
 ) -> Reply {
+    if !same_site_form(request.headers) {
+        return Reply::error(
+            403,
+            "sign-in forms are accepted only from this site's own page",
+        );
+    }
     let from = source(request.headers);
     let now = deps.clock.now_ms();
     let throttle = AuthFailures::new(deps.kv);

@@ -472,3 +472,33 @@ fn a_public_stage_view_is_read_by_anyone_and_acted_on_by_nobody_anonymous() {
     assert_eq!(session.status, 401);
     assert_eq!(session.body["public_read"], true);
 }
+
+#[test]
+fn a_sign_in_form_from_another_site_is_refused() {
+    use super::signin::same_site_form;
+    let h = |pairs: &[(&str, &str)]| -> Headers {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert!(same_site_form(&h(&[])));
+    assert!(same_site_form(&h(&[
+        ("origin", "http://cd.test:3000"),
+        ("host", "cd.test:3000"),
+        ("sec-fetch-site", "same-origin"),
+    ])));
+    assert!(!same_site_form(&h(&[
+        ("origin", "https://evil.test"),
+        ("host", "cd.test:3000"),
+    ])));
+    assert!(!same_site_form(&h(&[("sec-fetch-site", "cross-site")])));
+    let w = World::new();
+    let reply = w.call(
+        "POST",
+        "/login",
+        &h(&[("origin", "https://evil.test"), ("host", "cd.test")]),
+        "code=whatever",
+    );
+    assert_eq!(reply.status, 403, "{:?}", reply.body);
+}
