@@ -3,8 +3,32 @@
 use spin_sdk::http::{HeaderMap, HeaderValue, StatusCode};
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
-const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
+
+/// One script's path and content, both from its file name.
+macro_rules! script {
+    ($name:literal) => {
+        (
+            concat!("/assets/js/", $name),
+            include_str!(concat!("../assets/js/", $name)),
+        )
+    };
+}
+
+/// The browser's scripts by path: classic scripts sharing one global scope,
+/// loaded by `index.html` in this order (each needs only those before it).
+const SCRIPTS: [(&str, &str); 10] = [
+    script!("format.js"),
+    script!("dom.js"),
+    script!("api.js"),
+    script!("graph.js"),
+    script!("page-overview.js"),
+    script!("page-app.js"),
+    script!("page-run.js"),
+    script!("page-environment.js"),
+    script!("page-login.js"),
+    script!("main.js"),
+];
 
 /// The pages' policy: nothing but this origin's own files, no inline
 /// script, no framing.
@@ -37,8 +61,10 @@ fn is_page(path: &str) -> bool {
 
 /// The static response for a `GET` of `path`, if it is a page or a file.
 pub fn page(path: &str) -> Option<Response> {
+    if let Some((_, script)) = SCRIPTS.iter().find(|(p, _)| *p == path) {
+        return Some(static_response("text/javascript; charset=utf-8", script));
+    }
     match path {
-        "/assets/app.js" => Some(static_response("text/javascript; charset=utf-8", APP_JS)),
         "/assets/app.css" => Some(static_response("text/css; charset=utf-8", APP_CSS)),
         _ if is_page(path) => Some(static_response("text/html; charset=utf-8", INDEX_HTML)),
         _ => None,
