@@ -226,6 +226,32 @@ impl Browser {
             .unwrap_or_else(|e| panic!("emulate {scheme}: {e}"));
     }
 
+    /// Presses `key` (a WebDriver key code, e.g. `\u{E004}` Tab,
+    /// `\u{E007}` Enter) on the focused element.
+    pub fn press(&self, key: char) {
+        let key = key.to_string();
+        let actions = json!({ "actions": [{
+            "type": "key", "id": "keyboard",
+            "actions": [{ "type": "keyDown", "value": key }, { "type": "keyUp", "value": key }],
+        }]});
+        self.command("POST", "/actions", Some(actions))
+            .unwrap_or_else(|e| panic!("press: {e}"));
+    }
+
+    /// Presses Tab until the focused element matches `css` (at most
+    /// `max` times); whether it got there.
+    pub fn tab_to(&self, css: &str, max: usize) -> bool {
+        let focused =
+            "return !!document.activeElement && document.activeElement.matches(arguments[0])";
+        for _ in 0..max {
+            if self.script(focused, json!([css])) == json!(true) {
+                return true;
+            }
+            self.press('\u{E004}');
+        }
+        false
+    }
+
     /// Accepts the open `confirm()` or `prompt()` dialog, if any.
     pub fn accept_dialog(&self) -> bool {
         self.command("POST", "/alert/accept", Some(json!({})))

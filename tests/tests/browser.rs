@@ -123,8 +123,14 @@ fn people_follow_runs_approve_and_roll_back_from_the_stage_view() {
     b.screenshot("run-failed");
 
     b.open(&w.env.host.url(&format!("/runs/{waiting}")));
-    let approve = b.wait_for("button[data-action=approve][data-stage=approve]");
-    b.click(&approve);
+    // Keyboard only: Tab to the button, Enter to press it.
+    let approve = "button[data-action=approve][data-stage=approve]";
+    b.wait_for(approve);
+    assert!(
+        b.tab_to(approve, 60),
+        "the approve button is not reachable by Tab"
+    );
+    b.press('\u{E007}');
     b.accept_dialog();
     b.wait_for_text("[data-testid=approval]", "bob");
     // The second approval comes from elsewhere; the open page follows it.
