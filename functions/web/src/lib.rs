@@ -24,7 +24,15 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         return Ok(page);
     }
     let query = request.uri().query().unwrap_or_default().to_owned();
-    let headers = request::headers(&request);
+    let mut headers = request::headers(&request);
+    // The sign-in form's origin check compares with the host the request
+    // was sent to, which WASI HTTP gives as the URI's authority, not as
+    // a `host` header.
+    if !headers.contains_key("host")
+        && let Some(authority) = authority(&request, &headers)
+    {
+        headers.insert("host".into(), authority);
+    }
     let body = match request::body_or_reply(request, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(reply) => return Ok(reply),
@@ -42,4 +50,18 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     };
     let reply = web::handle(&app.deps(), &web_request).await;
     Ok(app::reply(reply))
+}
+
+/// The `host:port` the request was sent to: the URI's authority, else
+/// the one in Spin's `spin-full-url`.
+fn authority(
+    request: &Request,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    if let Some(a) = request.uri().authority() {
+        return Some(a.to_string());
+    }
+    let full = headers.get("spin-full-url")?;
+    let (_, rest) = full.split_once("://")?;
+    Some(rest.split('/').next().unwrap_or(rest).to_owned())
 }

@@ -125,15 +125,15 @@ fn see_other(location: &str, body: serde_json::Value) -> Reply {
 }
 
 /// Whether a form post comes from a page of this site: another site's form
-/// could otherwise sign a visitor in as the attacker (login CSRF). Browsers
-/// send `Sec-Fetch-Site` and `Origin` with posts; clients that send neither
-/// (curl, tests) are not browsers carrying someone else's cookies.
+/// could otherwise sign a visitor in as the attacker (login CSRF).
+/// Browsers say where a request comes from in `Sec-Fetch-Site`; those
+/// that do not send it are judged by `Origin` (which is `null` from our
+/// own pages, sent with `Referrer-Policy: no-referrer`, so `null` is
+/// refused only when there is no `Sec-Fetch-Site` to go by). Clients that
+/// send neither (curl, tests) are not browsers carrying someone's cookies.
 pub fn same_site_form(headers: &crate::providers::Headers) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|s| s != "same-origin" && s != "none")
-    {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
     }
     match (headers.get("origin"), headers.get("host")) {
         (Some(origin), Some(host)) => origin

@@ -493,6 +493,16 @@ fn a_sign_in_form_from_another_site_is_refused() {
         ("host", "cd.test:3000"),
     ])));
     assert!(!same_site_form(&h(&[("sec-fetch-site", "cross-site")])));
+    assert!(!same_site_form(&h(&[("sec-fetch-site", "same-site")])));
+    // Our own page sends `Origin: null` (no-referrer) with same-origin.
+    assert!(same_site_form(&h(&[
+        ("origin", "null"),
+        ("sec-fetch-site", "same-origin")
+    ])));
+    assert!(!same_site_form(&h(&[
+        ("origin", "null"),
+        ("host", "cd.test")
+    ])));
     let w = World::new();
     let reply = w.call(
         "POST",
