@@ -365,3 +365,60 @@ job = ""
     assert_eq!(triggers[0].variables["SLIPWAY_STAGE"], "gitlab");
     assert_eq!(triggers[0].variables["SLIPWAY_COMMIT"], commit);
 }
+
+#[test]
+fn a_bitbucket_push_of_several_refs_starts_a_run_for_each() {
+    use slipway_tests::fakes::webhooks_payloads::{PushCommit, bitbucket_push};
+    let env = Env::start("");
+    let (main_sha, release_sha) = (sha(0xb001), sha(0xb002));
+    env.commit("bitbucket", &main_sha, PIPELINE);
+    env.commit("bitbucket", &release_sha, PIPELINE);
+    let push = |branch: &str, after: &str| {
+        bitbucket_push(
+            &Push::new(
+                &repo("bitbucket"),
+                &format!("refs/heads/{branch}"),
+                ZERO_SHA,
+                after,
+            )
+            .commit(PushCommit::new(after, "change").modified(&["src/main.rs"])),
+        )
+    };
+    let mut body = push("main", &main_sha);
+    let second = push("release/1.0", &release_sha)["push"]["changes"][0].clone();
+    body["push"]["changes"]
+        .as_array_mut()
+        .expect("changes")
+        .push(second);
+    let hook = webhooks::bitbucket(HOOK_SECRET, "repo:push", body.to_string().as_bytes());
+    let (status, reply) = env.hook("bitbucket", &hook);
+    assert_eq!(status, 202, "{reply}");
+    let runs: Vec<String> = reply["events"]
+        .as_array()
+        .expect("one answer per ref")
+        .iter()
+        .map(|e| e["run"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(runs, ["shop-bitbucket-1", "shop-bitbucket-2"], "{reply}");
+    for (run, (git_ref, commit)) in runs.iter().zip([
+        ("refs/heads/main", &main_sha),
+        ("refs/heads/release/1.0", &release_sha),
+    ]) {
+        let record = env.run(run);
+        assert_eq!(record["trigger"]["git_ref"], git_ref);
+        assert_eq!(record["trigger"]["commit"], commit.as_str());
+        assert_eq!(
+            record["stages"]["unit-test"]["status"], "running",
+            "{record}"
+        );
+    }
+    // Delivered again: each ref change finds its run.
+    let (status, again) = env.hook("bitbucket", &hook);
+    assert_eq!(status, 200, "{again}");
+    assert!(
+        again["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().all(|a| a["duplicate"] == true)),
+        "{again}"
+    );
+}

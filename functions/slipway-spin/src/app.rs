@@ -66,7 +66,7 @@ impl App {
 /// others; when the host drops it first, the tick finishes the work).
 pub fn respond(app: App, handled: Handled) -> JsonResponse {
     let response = reply(handled.reply.clone());
-    if handled.follow_up.is_some() {
+    if !handled.follow_ups.is_empty() {
         spin_sdk::wasip3::spawn(async move {
             entry::follow_up(&app.deps(), &handled).await;
         });

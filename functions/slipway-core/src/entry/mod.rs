@@ -86,14 +86,14 @@ pub struct Handled {
     /// What to answer.
     pub reply: Reply,
     /// What the engine should reconcile once the reply is sent.
-    pub follow_up: Option<Target>,
+    pub follow_ups: Vec<Target>,
 }
 
 impl From<Reply> for Handled {
     fn from(reply: Reply) -> Self {
         Handled {
             reply,
-            follow_up: None,
+            follow_ups: Vec::new(),
         }
     }
 }
@@ -103,7 +103,7 @@ impl Handled {
     pub fn then(reply: Reply, target: Target) -> Self {
         Handled {
             reply,
-            follow_up: Some(target),
+            follow_ups: vec![target],
         }
     }
 }
@@ -151,8 +151,8 @@ where
     C: Clock,
     S: Secrets,
 {
-    if let Some(target) = &handled.follow_up {
-        let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
+    let deadline = deps.clock.now_ms() + FOLLOW_UP_BUDGET_MS;
+    for target in &handled.follow_ups {
         Engine::new(deps)
             .reconcile_in(target.clone(), deadline, Mode::AfterResponse)
             .await;

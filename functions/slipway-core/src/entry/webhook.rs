@@ -1,6 +1,11 @@
 //! `POST /hooks/{provider}`: verify the delivery, normalise the event,
 //! record the run exactly once, answer, and leave the rest to the engine.
 //!
+//! A delivery with several ref changes (a Bitbucket push of several
+//! branches or tags) is handled as one event per ref, each with its own
+//! claim; the answer lists each one's under `events` (202 when any run was
+//! recorded).
+//!
 //! Replies: 202 `{"run", "number"}` when a run was recorded; 200
 //! `{"ignored": reason}` when the event starts nothing; 200 with the
 //! original run for a duplicate delivery; 503 while the first delivery of
@@ -77,10 +82,70 @@ where
     if body.len() > MAX_BODY_BYTES {
         return Reply::error(413, "payload larger than 25 MiB").into();
     }
-    let event = match verified_event(deps, provider, headers, body, started).await {
-        Ok(event) => event,
+    let events = match verified_events(deps, provider, headers, body, started).await {
+        Ok(events) => events,
         Err(reply) => return reply.into(),
     };
+    if events.len() == 1 {
+        let event = events.into_iter().next().unwrap_or(ParsedEvent::Ping);
+        return handle_event(deps, provider, headers, event).await;
+    }
+    // A push of several refs (Bitbucket): a run for each, as if each had
+    // come alone; a redelivery finds each one's claim.
+    let mut handled = Vec::new();
+    for event in events {
+        handled.push(handle_event(deps, provider, headers, event).await);
+    }
+    combine(handled)
+}
+
+/// One answer for the events of one delivery: 202 when any run was
+/// recorded, 503 (deliver again) when any is still being recorded by
+/// another delivery, else 200; each event's answer under `events`.
+fn combine(handled: Vec<Handled>) -> Handled {
+    let status = if handled.iter().any(|h| h.reply.status == 202) {
+        202
+    } else if let Some(busy) = handled.iter().find(|h| h.reply.status >= 500) {
+        busy.reply.status
+    } else {
+        handled.iter().map(|h| h.reply.status).max().unwrap_or(200)
+    };
+    let first_run = handled
+        .iter()
+        .find(|h| h.reply.status == 202)
+        .map(|h| h.reply.body.clone());
+    let mut body =
+        json!({ "events": handled.iter().map(|h| h.reply.body.clone()).collect::<Vec<_>>() });
+    if let Some(first) = first_run {
+        body["run"] = first["run"].clone();
+        body["number"] = first["number"].clone();
+    }
+    let retry_after = handled
+        .iter()
+        .filter_map(|h| h.reply.body.get("retry_after_s").and_then(|v| v.as_u64()))
+        .max();
+    if let (true, Some(s)) = (status >= 500, retry_after) {
+        body["retry_after_s"] = json!(s);
+    }
+    Handled {
+        reply: Reply::new(status, body),
+        follow_ups: handled.into_iter().flat_map(|h| h.follow_ups).collect(),
+    }
+}
+
+/// Handles one verified event of a delivery.
+async fn handle_event<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    provider: Provider,
+    headers: &Headers,
+    event: ParsedEvent,
+) -> Handled
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
     if matches!(
         event,
         ParsedEvent::WorkflowRun(_) | ParsedEvent::Pipeline(_)
@@ -181,23 +246,24 @@ fn hold_untrusted<K, H, C: Clock, S>(
     })
 }
 
-/// Checks the signature with the app's (or provider's) secret, then parses.
-async fn verified_event<K, H, C, S: Secrets>(
+/// Checks the signature with the app's (or provider's) secret, then parses
+/// the delivery into its events (one per ref change of a push).
+async fn verified_events<K, H, C, S: Secrets>(
     deps: &Deps<'_, K, H, C, S>,
     provider: Provider,
     headers: &Headers,
     body: &[u8],
     now_ms: u64,
-) -> Result<ParsedEvent, Reply> {
+) -> Result<Vec<ParsedEvent>, Reply> {
     // The secret may be per app, so look at the (unverified) repository
     // first; nothing is trusted or written before the signature checks out.
-    let parsed = providers::parse(provider, headers, body);
-    let repo = match &parsed {
-        Ok(ParsedEvent::Push(p)) => Some(p.repo.as_str()),
-        Ok(ParsedEvent::MergeRequest(m)) => Some(m.repo.as_str()),
-        Ok(ParsedEvent::WorkflowRun(w)) => Some(w.repo.as_str()),
-        Ok(ParsedEvent::Pipeline(p)) => Some(p.repo.as_str()),
-        Ok(ParsedEvent::Comment(c)) => Some(c.repo.as_str()),
+    let parsed = providers::parse_all(provider, headers, body);
+    let repo = match parsed.as_ref().map(|events| events.first()) {
+        Ok(Some(ParsedEvent::Push(p))) => Some(p.repo.as_str()),
+        Ok(Some(ParsedEvent::MergeRequest(m))) => Some(m.repo.as_str()),
+        Ok(Some(ParsedEvent::WorkflowRun(w))) => Some(w.repo.as_str()),
+        Ok(Some(ParsedEvent::Pipeline(p))) => Some(p.repo.as_str()),
+        Ok(Some(ParsedEvent::Comment(c))) => Some(c.repo.as_str()),
         _ => None,
     };
     let app_config = repo.and_then(|r| deps.config.app_for(provider, r));

@@ -205,15 +205,26 @@ impl<'a, K: KeyValue> RunIndex<'a, K> {
         Ok(())
     }
 
-    /// Records `run`'s summary if the index does not have this version
-    /// yet (one read when it does).
+    /// Records `run`'s summary where the index does not have this version
+    /// yet: its page, and its ref's head (two reads when both are).
     pub async fn ensure(&self, run: &RunRecord) -> Result<(), StoreError> {
         let page = self.page(&run.app, page_of(run.number)).await?;
-        if page
+        let paged = page
             .runs
             .get(&run.number)
-            .is_some_and(|s| s.version >= run.version)
-        {
+            .is_some_and(|s| s.version >= run.version);
+        // `record` writes the page first: a writer that died in between
+        // left the head behind.
+        let headed = paged
+            && self
+                .heads(&run.app)
+                .await?
+                .heads
+                .get(&run.trigger.git_ref)
+                .is_some_and(|h| {
+                    h.number > run.number || (h.number == run.number && h.version >= run.version)
+                });
+        if headed {
             return Ok(());
         }
         self.record(run).await
@@ -282,5 +293,80 @@ impl<'a, K: KeyValue> RunIndex<'a, K> {
             below = floor;
         }
         Ok((out, (below > 1).then_some(below)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::pipeline::Pipeline;
+    use crate::runs::{PipelineSource, RunTrigger};
+    use crate::testing::MemKv;
+
+    fn run(number: u64, version: u64) -> RunRecord {
+        let trigger = RunTrigger {
+            provider: "github".into(),
+            repo: "acme/shop".into(),
+            clone_url: None,
+            git_ref: "refs/heads/main".into(),
+            commit: "a".repeat(40),
+            kind: "push".into(),
+            target_branch: None,
+            merge_request: None,
+            pipeline_ref: None,
+            actor: None,
+            delivery_id: None,
+        };
+        let pipeline =
+            Pipeline::parse("[stages.unit]\nkind = \"build\"\nservice = \"ci\"\njob = \"unit\"\n")
+                .expect("pipeline");
+        let mut r = RunRecord::new("shop", number, trigger, PipelineSource::Read(pipeline), 1);
+        r.version = version;
+        r
+    }
+
+    #[test]
+    fn a_summary_never_moves_backwards() {
+        let kv = MemKv::default();
+        let index = RunIndex::new(&kv);
+        block_on(index.record(&run(3, 5))).expect("newer");
+        block_on(index.record(&run(3, 4))).expect("older, late");
+        let page = block_on(index.page("shop", 0)).expect("page");
+        assert_eq!(page.runs[&3].version, 5);
+        block_on(index.record(&run(2, 9))).expect("an older run");
+        let heads = block_on(index.heads("shop")).expect("heads");
+        assert_eq!(heads.heads["refs/heads/main"].number, 3);
+    }
+
+    #[test]
+    fn ensure_repairs_a_head_left_behind() {
+        let kv = MemKv::default();
+        let index = RunIndex::new(&kv);
+        block_on(index.record(&run(1, 1))).expect("first");
+        // A writer died after the page, before the head: the page has run
+        // 2, the head still says run 1.
+        let newer = run(2, 1);
+        let summary = RunSummary::of(&newer);
+        block_on(cells::update(
+            &kv,
+            &page_key("shop", 0),
+            IndexPage::default,
+            |p| {
+                p.runs.insert(2, summary.clone());
+            },
+        ))
+        .expect("page only");
+        block_on(index.ensure(&newer)).expect("repaired");
+        let heads = block_on(index.heads("shop")).expect("heads");
+        assert_eq!(heads.heads["refs/heads/main"].number, 2);
+        let writes = kv.writes.get();
+        block_on(index.ensure(&newer)).expect("nothing to do");
+        assert_eq!(
+            kv.writes.get(),
+            writes,
+            "ensure only reads when all is there"
+        );
     }
 }

@@ -93,6 +93,18 @@ where
                 touched.extend(more);
                 outcome
             };
+            // The build's id is indexed before the trigger is recorded, so
+            // once the run says the stage runs, its status webhooks find it.
+            if let (
+                Outcome::Triggered {
+                    external_id: Some(build),
+                    ..
+                },
+                Some(Effect::Trigger { stage, attempt }),
+            ) = (&outcome, Effect::parse(&claim.id))
+            {
+                effects::index_build(deps, &record, &stage, attempt, build).await;
+            }
             let now = deps.clock.now_ms();
             // A store hiccup here would repeat an effect that happened:
             // try the record a few times before leaving it to the lease.
@@ -113,16 +125,6 @@ where
                 // effect is carried out again by a later reconcile.
                 eprintln!("run {id}: result of {} not recorded: {e}", claim.id);
                 return (visit, touched);
-            }
-            if let (
-                Outcome::Triggered {
-                    external_id: Some(build),
-                    ..
-                },
-                Some(Effect::Trigger { stage, attempt }),
-            ) = (&outcome, Effect::parse(&claim.id))
-            {
-                effects::index_build(deps, &record, &stage, attempt, build).await;
             }
         }
         if deps.clock.now_ms() >= deadline_ms {
