@@ -39,10 +39,13 @@
 //! hash_secret = "token_release_pipeline"
 //! ```
 
+mod actor;
 pub mod deploy_rules;
 pub mod freeze;
 pub mod pull_requests;
 pub mod tokens;
+
+pub use actor::Actor;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -225,45 +228,12 @@ impl fmt::Display for ChatIdentity {
     }
 }
 
-/// Someone acting on Slipway, verified: a person of the configuration and
-/// the identity they proved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    /// The person's name in `[access.people]` (or the API token's owner).
-    pub person: String,
-    /// The identity verified (`slack:T…:U…`, `api-token`).
-    pub identity: String,
-    /// Where from: `slack`, `mattermost`, `dingtalk`, `feishu`, `api`.
-    pub via: String,
-}
-
 impl Person {
     /// Whether one of the person's git identities is `provider:login`
     /// (logins compare without case, as the providers treat them).
     pub fn has_git(&self, provider: &str, login: &str) -> bool {
         let wanted = format!("{provider}:{login}");
         self.git.iter().any(|g| g.eq_ignore_ascii_case(&wanted))
-    }
-}
-
-impl Actor {
-    /// A person signed in on the web page, in session `session`.
-    pub fn web_session(person: &str, session: &str) -> Actor {
-        let short: String = session.chars().take(8).collect();
-        Actor {
-            person: person.to_owned(),
-            identity: format!("session:{short}"),
-            via: "web".into(),
-        }
-    }
-
-    /// The owner of the API token `name`.
-    pub fn api_token(name: &str, owner: &str) -> Actor {
-        Actor {
-            person: owner.to_owned(),
-            identity: format!("token:{name}"),
-            via: "api".into(),
-        }
     }
 }
 
