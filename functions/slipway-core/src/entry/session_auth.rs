@@ -54,6 +54,18 @@ pub async fn session_actor<K: KeyValue, H, C, S: Secrets>(
     value: &str,
     now_ms: u64,
 ) -> Result<Actor, Reply> {
+    let (claims, _) = csrf_checked_session(deps, headers, value, now_ms).await?;
+    Ok(Actor::web_session(&claims.person, &claims.session))
+}
+
+/// The live session `value` names, once the request's CSRF token matches
+/// it; 401 for a bad session, 403 for a missing or wrong token.
+pub async fn csrf_checked_session<K: KeyValue, H, C, S: Secrets>(
+    deps: &Deps<'_, K, H, C, S>,
+    headers: &Headers,
+    value: &str,
+    now_ms: u64,
+) -> Result<(Claims, SessionKey), Reply> {
     let (claims, key) = session_of(deps, value, now_ms).await?;
     let token = headers.get(CSRF_HEADER).map(String::as_str).unwrap_or("");
     if !key.csrf_matches(&claims.session, token) {
@@ -62,5 +74,5 @@ pub async fn session_actor<K: KeyValue, H, C, S: Secrets>(
             "missing or wrong CSRF token (send the session's token in X-CSRF-Token)",
         ));
     }
-    Ok(Actor::web_session(&claims.person, &claims.session))
+    Ok((claims, key))
 }

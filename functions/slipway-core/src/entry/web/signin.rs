@@ -8,7 +8,7 @@ use crate::access::Role;
 use crate::auth_failures::AuthFailures;
 use crate::engine::Deps;
 use crate::entry::auth::{authenticate, source};
-use crate::entry::session_auth::{session_actor, session_cookie, session_key, session_of};
+use crate::entry::session_auth::{csrf_checked_session, session_cookie, session_key, session_of};
 use crate::entry::{Reply, json_body};
 use crate::ports::{Clock, KeyValue, Secrets};
 use crate::sessions::{COOKIE_NAME, SESSION_TTL_MS, SessionError, Sessions};
@@ -213,10 +213,7 @@ pub async fn logout<K: KeyValue, H, C: Clock, S: Secrets>(
             .with_header("set-cookie", clear_cookie());
     };
     let now = deps.clock.now_ms();
-    if let Err(reply) = session_actor(deps, request.headers, cookie, now).await {
-        return reply;
-    }
-    let (claims, key) = match session_of(deps, cookie, now).await {
+    let (claims, key) = match csrf_checked_session(deps, request.headers, cookie, now).await {
         Ok(found) => found,
         Err(reply) => return reply,
     };
