@@ -190,9 +190,18 @@ sign_secret = "feishu_sign_secret"
         .collect::<String>();
     assert!(text.contains("failed at unit-test"), "{text}");
     assert!(text.contains("totalsPrices"), "{text}");
-    // A repeated callback changes nothing and sends nothing.
-    let (status, _) = env.callback(&run, "unit-test", &token, "text/xml", SUREFIRE_FAILING);
-    assert_eq!(status, 409);
+    // A repeated callback is acknowledged as a duplicate, changes nothing
+    // and sends nothing; a different outcome for the ended stage is refused.
+    let (status, reply) = env.callback(&run, "unit-test", &token, "text/xml", SUREFIRE_FAILING);
+    assert_eq!(
+        (status, &reply["duplicate"]),
+        (200, &json!(true)),
+        "{reply}"
+    );
+    let ok = json!({ "status": "succeeded" }).to_string();
+    let (status, reply) =
+        env.callback(&run, "unit-test", &token, "application/json", ok.as_bytes());
+    assert_eq!(status, 409, "{reply}");
     assert_eq!(chat.messages().len(), 3);
 
     // The first success after the failure says so, once.

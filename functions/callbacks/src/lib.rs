@@ -19,6 +19,7 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     let run = request::path_param(&request, "run");
     let stage = request::path_param(&request, "stage");
     let headers = request::headers(&request);
+    let query = request.uri().query().unwrap_or_default().to_owned();
     let body = match request::body_or_reply(request, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(reply) => return Ok(reply),
@@ -27,6 +28,6 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         Ok(app) => app,
         Err(reply) => return Ok(reply),
     };
-    let reply = callback::handle_callback(&app.deps(), &run, &stage, &headers, &body).await;
+    let reply = callback::handle_callback(&app.deps(), &run, &stage, &headers, &query, &body).await;
     Ok(app::reply(reply))
 }

@@ -14,6 +14,11 @@
 //!
 //! Every response carries `X-Jenkins: 2.462.3`. `token`, `delay`, `cause`
 //! and `json` are Jenkins' own request fields, not build parameters.
+//! As in Jenkins, a build gets only the parameters its job declares
+//! (Jenkins drops undeclared ones since SECURITY-170): every job declares
+//! [`SLIPWAY_PARAMETERS`], others are declared with
+//! [`FakeJenkins::declare_params`]. [`Trigger::params`] still shows what
+//! was sent.
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -27,6 +32,34 @@ use super::{decode_segment, now_millis};
 
 /// The Jenkins version the fake claims.
 pub const JENKINS_VERSION: &str = "2.462.3";
+
+/// The parameters Slipway passes to every Jenkins build, which a job using
+/// them declares.
+pub const SLIPWAY_PARAMETERS: &[&str] = &[
+    "SLIPWAY_RUN",
+    "SLIPWAY_STAGE",
+    "SLIPWAY_ATTEMPT",
+    "SLIPWAY_COMMIT",
+    "SLIPWAY_REF",
+    "SLIPWAY_REPO",
+    "SLIPWAY_CALLBACK_URL",
+    "SLIPWAY_CALLBACK_TOKEN",
+];
+
+/// What the Notification plugin needs of a build.
+#[derive(Clone, Debug)]
+pub struct BuildFacts {
+    /// The build's parameters (declared ones only).
+    pub params: BTreeMap<String, String>,
+    /// `SUCCESS`, `FAILURE`, … once finished.
+    pub result: Option<String>,
+    /// Duration in milliseconds, once finished.
+    pub duration: u64,
+    /// The queue item id.
+    pub queue_id: u64,
+    /// The build's absolute URL (ends with `/`).
+    pub full_url: String,
+}
 
 /// One accepted trigger.
 #[derive(Clone, Debug)]
@@ -62,6 +95,7 @@ struct State {
     token: String,
     base: String,
     jobs: BTreeMap<String, u64>,
+    declared: BTreeMap<String, std::collections::BTreeSet<String>>,
     triggers: Vec<Trigger>,
     queue_polls: BTreeMap<u64, u32>,
     builds: Vec<Build>,
@@ -89,6 +123,7 @@ impl FakeJenkins {
             token: token.into(),
             base: String::new(),
             jobs: BTreeMap::new(),
+            declared: BTreeMap::new(),
             triggers: Vec::new(),
             queue_polls: BTreeMap::new(),
             builds: Vec::new(),
@@ -115,11 +150,35 @@ impl FakeJenkins {
     /// Registers job `name` (`"folder/name"` for jobs in folders); its
     /// builds are numbered from 1.
     pub fn add_job(&self, name: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .jobs
-            .insert(name.trim_matches('/').into(), 1);
+        let mut state = self.state.lock().unwrap();
+        let name = name.trim_matches('/');
+        state.jobs.insert(name.into(), 1);
+        let declared = SLIPWAY_PARAMETERS.iter().map(|p| p.to_string());
+        state.declared.insert(name.into(), declared.collect());
+    }
+
+    /// Declares more parameters of job `name`.
+    pub fn declare_params(&self, name: &str, params: &[&str]) {
+        let mut state = self.state.lock().unwrap();
+        let declared = state
+            .declared
+            .entry(name.trim_matches('/').into())
+            .or_default();
+        declared.extend(params.iter().map(|p| p.to_string()));
+    }
+
+    /// Build `number` of `job`, as the Notification plugin sees it.
+    pub fn build_facts(&self, job: &str, number: u64) -> BuildFacts {
+        let mut state = self.state.lock().unwrap();
+        let base = state.base.clone();
+        let build = find_build(&mut state, job, number);
+        BuildFacts {
+            params: build.params.clone(),
+            result: build.result.clone(),
+            duration: build.duration,
+            queue_id: build.queue_id,
+            full_url: format!("{}{number}/", job_url(&base, job)),
+        }
     }
 
     /// The URL of job `name` (`{url}/job/folder/job/name/`).
@@ -318,6 +377,8 @@ fn trigger(state: &mut State, req: &Request, job: &str, endpoint: &str) -> Respo
         queue_id,
         number,
     });
+    let declared = state.declared.get(job).cloned().unwrap_or_default();
+    params.retain(|name, _| declared.contains(name));
     state.builds.push(Build {
         job: job.into(),
         number,

@@ -33,6 +33,7 @@ mod git_state;
 mod http;
 pub mod http_builder;
 pub mod jenkins;
+pub mod jenkins_notification;
 pub mod kubernetes;
 mod kubernetes_api;
 mod kubernetes_objects;

@@ -1,4 +1,9 @@
 //! `POST /callbacks/{run}/{stage}`: a build reports its result. The
+//! caller proves itself with the stage's callback token, as
+//! `Authorization: Bearer {token}` or, for senders that cannot set headers
+//! (Jenkins' Notification plugin posts to a configured URL and nothing
+//! more), as `?token={token}` in the URL. Either way the token is bound to
+//! the run, the stage and the attempt, and compared in constant time. The
 //! report is recorded on the run (one compare-and-swap), then the run is
 //! reconciled (next stages, statuses, notices) before the answer, within
 //! [`FOLLOW_UP_BUDGET_MS`]: a build service waits for its callback, and
@@ -24,6 +29,7 @@ pub async fn handle_callback<K, H, C, S>(
     run_id: &str,
     stage: &str,
     headers: &Headers,
+    query: &str,
     body: &[u8],
 ) -> Reply
 where
@@ -32,7 +38,7 @@ where
     C: Clock,
     S: Secrets,
 {
-    let recorded = match handle(deps, run_id, stage, headers, body).await {
+    let recorded = match handle(deps, run_id, stage, headers, query, body).await {
         Ok(reply) => reply,
         Err(reply) => return reply,
     };
@@ -52,12 +58,29 @@ where
     }
 }
 
+/// The `token` query parameter, if any; 400 when the query is malformed or
+/// names the token twice (which one would count is ambiguous).
+fn query_token(query: &str) -> Result<Option<String>, Reply> {
+    if query.is_empty() {
+        return Ok(None);
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|e| Reply::error(400, format!("malformed query: {e}")))?;
+    let mut tokens = pairs.into_iter().filter(|(k, _)| k == "token");
+    let first = tokens.next().map(|(_, v)| v);
+    if tokens.next().is_some() {
+        return Err(Reply::error(400, "`token` is given more than once"));
+    }
+    Ok(first)
+}
+
 /// The callback; `Ok` when it was recorded (the run then wants a reconcile).
 async fn handle<K, H, C, S>(
     deps: &Deps<'_, K, H, C, S>,
     run_id: &str,
     stage: &str,
     headers: &Headers,
+    query: &str,
     body: &[u8],
 ) -> Result<Reply, Reply>
 where
@@ -65,9 +88,14 @@ where
     C: Clock,
     S: Secrets,
 {
-    let Some(token) = bearer(headers) else {
-        return Err(Reply::error(401, "missing bearer token"));
+    let from_query = query_token(query)?;
+    let Some(token) = bearer(headers).map(str::to_owned).or(from_query) else {
+        return Err(Reply::error(
+            401,
+            "missing callback token (Authorization: Bearer, or ?token= in the URL)",
+        ));
     };
+    let token = token.as_str();
     let Some(secret) = deps.secrets.get(CALLBACK_SECRET).await else {
         return Err(Reply::error(
             500,
@@ -103,9 +131,6 @@ where
             ),
         ));
     }
-    if current.status.is_terminal() {
-        return Err(Reply::error(409, format!("stage {stage} already ended")));
-    }
     let content_type = headers
         .get("content-type")
         .map(String::as_str)
@@ -114,6 +139,18 @@ where
         Ok(r) => r,
         Err(e) => return Err(Reply::error(400, format!("malformed result: {e}"))),
     };
+    if current.status.is_terminal() {
+        // A sender that reports the end twice (Jenkins' Notification plugin
+        // posts COMPLETED, then FINALIZED) or retries a delivery whose answer
+        // it lost is told it was recorded; a different outcome is a conflict.
+        if parsed.status == Some(current.status) {
+            return Err(Reply::new(
+                200,
+                json!({ "run": run_id, "stage": stage, "attempt": attempt, "status": current.status, "duplicate": true }),
+            ));
+        }
+        return Err(Reply::error(409, format!("stage {stage} already ended")));
+    }
     let report = Report {
         status: parsed.status,
         message: parsed.message.clone().or_else(|| {

@@ -20,6 +20,7 @@ mod build_events;
 pub mod callback;
 pub mod chat;
 pub mod deploy_api;
+mod jenkins_notification;
 pub mod ok_to_test;
 pub mod result;
 pub mod retry;

@@ -157,7 +157,7 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<StageResult, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
     if value.get("build").is_some_and(|b| b.get("phase").is_some()) {
-        return jenkins_notification(&value);
+        return super::jenkins_notification::parse(&value);
     }
     generic(value)
 }
@@ -222,36 +222,6 @@ fn generic(value: Value) -> Result<StageResult, String> {
     })
 }
 
-fn jenkins_notification(value: &Value) -> Result<StageResult, String> {
-    let build = &value["build"];
-    let phase = build["phase"].as_str().unwrap_or_default();
-    let url = build["full_url"].as_str().map(str::to_owned);
-    let status = match phase {
-        "QUEUED" | "STARTED" => None,
-        "COMPLETED" | "FINALIZED" => match build["status"].as_str().unwrap_or_default() {
-            "SUCCESS" => Some(StageStatus::Succeeded),
-            "ABORTED" => Some(StageStatus::Cancelled),
-            "FAILURE" | "UNSTABLE" | "NOT_BUILT" => Some(StageStatus::Failed),
-            other => return Err(format!("unknown Jenkins build status {other:?}")),
-        },
-        other => return Err(format!("unknown Jenkins notification phase {other:?}")),
-    };
-    let message = match (status, build["status"].as_str()) {
-        (Some(StageStatus::Succeeded), _) | (None, _) => None,
-        (_, Some(s)) => Some(format!("Jenkins build {s}")),
-        _ => None,
-    };
-    Ok(StageResult {
-        status,
-        message,
-        tests: None,
-        image: None,
-        log_url: url.as_ref().map(|u| format!("{u}console")),
-        url,
-        duration_ms: build["duration"].as_u64(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,16 +262,6 @@ mod tests {
         });
         let r = parse("application/json", body.to_string().as_bytes()).unwrap();
         assert_eq!(r.test_line().unwrap(), "2 passed, 1 skipped");
-    }
-
-    #[test]
-    fn jenkins_notification_plugin() {
-        let done = br#"{"name":"shop-unit","url":"job/shop-unit/","build":{"full_url":"http://j/job/shop-unit/7/","number":7,"phase":"COMPLETED","status":"UNSTABLE","url":"job/shop-unit/7/"}}"#;
-        let r = parse("application/json", done).unwrap();
-        assert_eq!(r.status, Some(StageStatus::Failed));
-        assert_eq!(r.url.as_deref(), Some("http://j/job/shop-unit/7/"));
-        let started = br#"{"name":"x","build":{"phase":"STARTED","number":7}}"#;
-        assert_eq!(parse("application/json", started).unwrap().status, None);
     }
 
     #[test]

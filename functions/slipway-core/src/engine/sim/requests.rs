@@ -110,7 +110,7 @@ async fn callback(w: &World) {
     let token = callback_token("sim-callback-secret", &run, &stage, attempt);
     let body = report.to_string();
     with_deps!(w, |deps| {
-        callback::handle_callback(&deps, &run, &stage, &bearer(&token), body.as_bytes()).await;
+        callback::handle_callback(&deps, &run, &stage, &bearer(&token), "", body.as_bytes()).await;
     })
 }
 
