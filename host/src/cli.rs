@@ -29,6 +29,40 @@ pub enum Command {
     /// the manifest from the control-plane configuration (or, with
     /// `--check`, fail if they differ).
     Manifest(ManifestArgs),
+    /// Check `spin.toml`, the control-plane configuration and pipeline
+    /// files offline; exit 1 on any error.
+    Check(CheckArgs),
+}
+
+/// `slipway check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The application manifest.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    pub from: PathBuf,
+    /// The control-plane configuration (default: `config/slipway.toml`
+    /// beside the manifest).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// A pipeline file to check against the configuration (repeatable).
+    #[arg(long = "pipeline")]
+    pub pipelines: Vec<PathBuf>,
+    /// The app the pipelines belong to (default: the configuration's only
+    /// app), for its deploy policies and approvers.
+    #[arg(long)]
+    pub app: Option<String>,
+    /// `text` (`file:line:column: error: …`) or `json`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+}
+
+/// How `slipway check` prints.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// One line per problem, then a summary.
+    Text,
+    /// One JSON document.
+    Json,
 }
 
 /// `slipway manifest`.
@@ -223,7 +257,9 @@ mod tests {
         let cli = Cli::parse_from([&["slipway", "up"], args].concat());
         match cli.command {
             Command::Up(args) => *args,
-            Command::Build(_) | Command::Manifest(_) => unreachable!("parsed `up`"),
+            Command::Build(_) | Command::Manifest(_) | Command::Check(_) => {
+                unreachable!("parsed `up`")
+            }
         }
     }
 

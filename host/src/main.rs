@@ -4,6 +4,7 @@
 mod app;
 mod bindings;
 mod build_cmd;
+mod check_cmd;
 mod cli;
 mod dispatch;
 mod engine;
@@ -37,20 +38,23 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            cli::Command::Up(args) => up::run(*args).await,
-            cli::Command::Build(args) => build_cmd::run_from(&args.from),
+            cli::Command::Up(args) => up::run(*args).await.map(|()| true),
+            cli::Command::Build(args) => build_cmd::run_from(&args.from).map(|()| true),
             cli::Command::Manifest(args) => {
                 let mode = if args.check {
                     manifest_sync::Mode::Check
                 } else {
                     manifest_sync::Mode::Write
                 };
-                manifest_sync::run(&args.from, args.config.as_deref(), mode)
+                manifest_sync::run(&args.from, args.config.as_deref(), mode).map(|()| true)
             }
+            // Problems found are printed; the exit status says there were some.
+            cli::Command::Check(args) => check_cmd::run(&args),
         }
     });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
         Err(e) => {
             eprintln!("Error: {e:#}");
             std::process::ExitCode::FAILURE

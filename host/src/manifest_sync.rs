@@ -52,7 +52,8 @@ pub fn run(manifest: &Path, config: Option<&Path>, mode: Mode) -> anyhow::Result
             Ok(())
         }
         Mode::Check => {
-            let differences = compare(&before, &doc);
+            let differences: Vec<String> =
+                compare(&before, &doc).into_iter().map(|d| d.text).collect();
             if differences.is_empty() {
                 return Ok(());
             }
@@ -149,8 +150,25 @@ fn declare(doc: &mut DocumentMut, needed: &BTreeSet<String>) {
     }
 }
 
+/// One way the manifest differs from what the configuration needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The manifest key it is about (`["component", "deploy", "variables"]`).
+    pub path: Vec<String>,
+    /// What differs.
+    pub text: String,
+}
+
+/// How `manifest_text` differs from what `config` needs (empty: nothing).
+pub fn differences(manifest_text: &str, config: &ControlPlane) -> anyhow::Result<Vec<Difference>> {
+    let before: DocumentMut = manifest_text.parse().context("the manifest is not TOML")?;
+    let mut after = before.clone();
+    apply(&mut after, config)?;
+    Ok(compare(&before, &after))
+}
+
 /// What differs between two manifests in the parts this command owns.
-fn compare(before: &DocumentMut, after: &DocumentMut) -> Vec<String> {
+fn compare(before: &DocumentMut, after: &DocumentMut) -> Vec<Difference> {
     let mut out = Vec::new();
     let names = |doc: &DocumentMut, path: &[&str]| -> BTreeSet<String> {
         let mut item = doc.as_item();
@@ -173,11 +191,17 @@ fn compare(before: &DocumentMut, after: &DocumentMut) -> Vec<String> {
         let (was, want) = (names(before, path), names(after, path));
         let extra: Vec<_> = was.difference(&want).cloned().collect();
         let missing: Vec<_> = want.difference(&was).cloned().collect();
+        let path: Vec<String> = path.iter().map(|p| p.to_string()).collect();
         if !extra.is_empty() {
-            out.push(format!("{label}: not needed: {}", extra.join(", ")));
+            let text = format!("{label}: not needed: {}", extra.join(", "));
+            out.push(Difference {
+                path: path.clone(),
+                text,
+            });
         }
         if !missing.is_empty() {
-            out.push(format!("{label}: missing: {}", missing.join(", ")));
+            let text = format!("{label}: missing: {}", missing.join(", "));
+            out.push(Difference { path, text });
         }
     };
     diff("[variables]".into(), &["variables"]);
@@ -265,13 +289,15 @@ token_secret = "kubernetes_token"
         );
         let differences = compare(&before, &doc);
         assert!(
-            differences.iter().any(|d| d.contains("not needed: stale")),
+            differences
+                .iter()
+                .any(|d| d.text.contains("not needed: stale")),
             "{differences:?}"
         );
         assert!(
             differences
                 .iter()
-                .any(|d| d.contains("missing:") && d.contains("kubernetes_token")),
+                .any(|d| d.text.contains("missing:") && d.text.contains("kubernetes_token")),
             "{differences:?}"
         );
         let mut again = doc.clone();

@@ -192,10 +192,57 @@ fn default_pipeline_path() -> String {
     ".slipway/pipeline.toml".into()
 }
 
-/// A configuration that cannot be used.
+/// A configuration that cannot be used: why, and where (a byte offset for
+/// a syntax or type error, else the path of the key at fault, such as
+/// `["apps", "shop", "provider"]`), so `slipway check` can point at it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("slipway.toml: {0}")]
-pub struct ConfigError(pub String);
+#[error("slipway.toml: {}{message}", offset_line(.offset, .text_lines))]
+pub struct ConfigError {
+    /// What is wrong.
+    pub message: String,
+    /// The key at fault, outermost first (empty: the whole file).
+    pub path: Vec<String>,
+    /// Byte offset of a syntax or type error.
+    pub offset: Option<usize>,
+    /// Line of `offset`, for the message.
+    text_lines: Option<usize>,
+}
+
+fn offset_line(offset: &Option<usize>, line: &Option<usize>) -> String {
+    match (offset, line) {
+        (Some(_), Some(line)) => format!("line {line}: "),
+        _ => String::new(),
+    }
+}
+
+impl ConfigError {
+    /// A problem with the key at `path`.
+    pub fn at(path: &[&str], message: impl Into<String>) -> Self {
+        ConfigError {
+            message: message.into(),
+            path: path.iter().map(|p| p.to_string()).collect(),
+            offset: None,
+            text_lines: None,
+        }
+    }
+
+    /// A problem whose message starts with a dotted key path
+    /// (`access.environments.prod: …`), as the access rules report them.
+    fn dotted(message: String) -> Self {
+        let path = message
+            .split_once(": ")
+            .map(|(head, _)| head)
+            .filter(|head| !head.contains(' '))
+            .map(|head| head.split('.').map(str::to_owned).collect())
+            .unwrap_or_default();
+        ConfigError {
+            message,
+            path,
+            offset: None,
+            text_lines: None,
+        }
+    }
+}
 
 /// The public API of a provider when no `api_base` is configured.
 pub fn default_api_base(provider: Provider) -> &'static str {
@@ -213,54 +260,86 @@ impl ControlPlane {
     /// Parses and checks the configuration text.
     pub fn parse(text: &str) -> Result<ControlPlane, ConfigError> {
         let config: ControlPlane = toml::from_str(text).map_err(|e| {
-            let at = e.span().map(|s| {
-                let before = &text[..s.start.min(text.len())];
-                format!("line {}: ", before.matches('\n').count() + 1)
-            });
-            ConfigError(format!("{}{}", at.unwrap_or_default(), e.message().trim()))
+            let offset = e.span().map(|s| s.start.min(text.len()));
+            ConfigError {
+                message: e.message().trim().to_owned(),
+                path: Vec::new(),
+                offset,
+                text_lines: offset.map(|o| text[..o].matches('\n').count() + 1),
+            }
         })?;
-        for name in config.providers.keys() {
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The checks beyond the file's shape.
+    fn validate(&self) -> Result<(), ConfigError> {
+        for name in self.providers.keys() {
             if Provider::from_path_segment(name).is_none() {
-                return Err(ConfigError(format!("unknown provider {name:?}")));
+                return Err(ConfigError::at(
+                    &["providers", name],
+                    format!("unknown provider {name:?}"),
+                ));
             }
         }
-        for (name, app) in &config.apps {
-            if Provider::from_path_segment(&app.provider).is_none() {
-                return Err(ConfigError(format!(
-                    "app {name:?}: unknown provider {:?}",
-                    app.provider
-                )));
-            }
-            if app.repo.trim_matches('/').is_empty() {
-                return Err(ConfigError(format!("app {name:?}: repo is empty")));
-            }
-            app.pull_requests
-                .validate(&config.access)
-                .map_err(|e| ConfigError(format!("app {name:?}: {e}")))?;
-            for target in &app.notify {
-                target
-                    .validate()
-                    .map_err(|e| ConfigError(format!("app {name:?}: {e}")))?;
-            }
+        for (name, app) in &self.apps {
+            self.validate_app(name, app)?;
         }
-        if let Some(d) = &config.tick.poll_after {
-            crate::pipeline::duration::parse_ms(d)
-                .map_err(|e| ConfigError(format!("tick.poll_after: {e}")))?;
+        if let Some(d) = &self.tick.poll_after {
+            crate::pipeline::duration::parse_ms(d).map_err(|e| {
+                ConfigError::at(&["tick", "poll_after"], format!("tick.poll_after: {e}"))
+            })?;
         }
-        for (name, service) in &config.build_services {
-            service
-                .validate()
-                .map_err(|e| ConfigError(format!("build service {name:?}: {e}")))?;
+        for (name, service) in &self.build_services {
+            service.validate().map_err(|e| {
+                ConfigError::at(
+                    &["build_services", name],
+                    format!("build service {name:?}: {e}"),
+                )
+            })?;
         }
-        let environments: Vec<&str> = config.environments.keys().map(String::as_str).collect();
-        config.access.validate(&environments).map_err(ConfigError)?;
-        if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://"))
-        {
-            return Err(ConfigError(
-                "public_url must start with http:// or https://".into(),
+        let environments: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+        self.access
+            .validate(&environments)
+            .map_err(ConfigError::dotted)?;
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(ConfigError::at(
+                &["public_url"],
+                "public_url must start with http:// or https://",
             ));
         }
-        Ok(config)
+        Ok(())
+    }
+
+    fn validate_app(&self, name: &str, app: &AppConfig) -> Result<(), ConfigError> {
+        if Provider::from_path_segment(&app.provider).is_none() {
+            return Err(ConfigError::at(
+                &["apps", name, "provider"],
+                format!("app {name:?}: unknown provider {:?}", app.provider),
+            ));
+        }
+        if app.repo.trim_matches('/').is_empty() {
+            return Err(ConfigError::at(
+                &["apps", name, "repo"],
+                format!("app {name:?}: repo is empty"),
+            ));
+        }
+        app.pull_requests.validate(&self.access).map_err(|e| {
+            ConfigError::at(
+                &["apps", name, "pull_requests"],
+                format!("app {name:?}: {e}"),
+            )
+        })?;
+        for (i, target) in app.notify.iter().enumerate() {
+            let index = i.to_string();
+            target.validate().map_err(|e| {
+                ConfigError::at(
+                    &["apps", name, "notify", &index],
+                    format!("app {name:?}: {e}"),
+                )
+            })?;
+        }
+        Ok(())
     }
 
     /// The app whose repository is `repo` on `provider` (case-insensitive).

@@ -10,6 +10,7 @@ pub mod cells;
 pub mod chat;
 pub mod chat_state;
 pub mod chatops;
+pub mod check;
 pub mod config;
 pub mod deploy;
 pub mod engine;
