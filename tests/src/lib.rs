@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod chat_env;
+pub mod deploy_env;
 pub mod fakes;
 pub mod load;
 pub mod pipeline_env;

@@ -37,7 +37,13 @@
 //!   Each distinct pod template is a ReplicaSet `{name}-{hash}` with the
 //!   `deployment.kubernetes.io/revision` annotation, so `kubectl rollout
 //!   undo`-style clients can find previous templates
-//!   (`GET /apis/apps/v1/namespaces/{ns}/replicasets`).
+//!   (`GET /apis/apps/v1/namespaces/{ns}/replicasets`). A Deployment with
+//!   `spec.paused` is observed but not rolled out, and runs no deadline
+//!   (`Progressing` `Unknown` `DeploymentPaused`).
+//! - A Gateway API controller writes each HTTPRoute's `status.parents[]`
+//!   (`Accepted`, and `ResolvedRefs` `False` `BackendNotFound` while a
+//!   backend Service is missing) at its current generation after every
+//!   write of a route or a Service.
 //! - Watches are not served.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -453,6 +459,19 @@ impl FakeKubernetes {
                 state.stall_next.entry(key).or_insert(None);
             }
         }
+    }
+
+    /// `kubectl rollout pause deployment/{name}`: sets `spec.paused` (a
+    /// spec change: generation and resourceVersion move on).
+    pub fn pause(&self, ns: &str, name: &str) {
+        let mut state = self.state.lock().unwrap();
+        let rv = state.next_rv();
+        let key = (Kind::Deployment, ns.to_owned(), name.to_owned());
+        let d = state.objects.get_mut(&key).expect("deployment");
+        d["spec"]["paused"] = json!(true);
+        let generation = d["metadata"]["generation"].as_u64().unwrap_or(1) + 1;
+        d["metadata"]["generation"] = json!(generation);
+        d["metadata"]["resourceVersion"] = json!(rv);
     }
 
     /// Lets a stalled rollout continue (and cancels a pending stall).

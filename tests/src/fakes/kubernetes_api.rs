@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::decode_segment;
 use super::kubernetes::{Key, Kind, State, status};
+use super::kubernetes_gateway::reconcile_routes;
 use super::kubernetes_objects::{
     apply_defaults, bad_request, check_envelope, conflict, create_object, details, invalid,
     no_resource, not_allowed, not_found, validate,
@@ -273,6 +274,9 @@ fn finish_write(state: &mut State, key: Key, old: Value, mut new: Value) -> Resp
     if kind == Kind::Deployment {
         after_write(state, &ns, &name, spec_changed, template_changed, false);
     }
+    if matches!(kind, Kind::HttpRoute | Kind::Service) {
+        reconcile_routes(state, &ns);
+    }
     Response::json(200, &state.objects[&(kind, ns, name)])
 }
 
@@ -441,6 +445,9 @@ fn delete(state: &mut State, kind: Kind, ns: &str, name: &str) -> Response {
         let k = (ns.to_owned(), name.to_owned());
         state.rollouts.remove(&k);
         state.history.remove(&k);
+    }
+    if kind == Kind::Service {
+        reconcile_routes(state, ns);
     }
     state.next_rv();
     let mut d = details(kind, name);

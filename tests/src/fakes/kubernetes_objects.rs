@@ -385,5 +385,8 @@ pub fn create_object(
     if kind == Kind::Deployment {
         after_write(state, ns, &name, true, true, ready);
     }
+    if matches!(kind, Kind::HttpRoute | Kind::Service) {
+        super::kubernetes_gateway::reconcile_routes(state, ns);
+    }
     Ok(state.objects[&(kind, ns.to_owned(), name)].clone())
 }

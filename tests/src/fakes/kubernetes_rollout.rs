@@ -55,6 +55,12 @@ fn desired(obj: &Value) -> u32 {
     obj["spec"]["replicas"].as_u64().unwrap_or(1) as u32
 }
 
+/// `spec.paused`: the controller observes the Deployment but rolls
+/// nothing out, and no progress deadline runs (as in Kubernetes).
+fn paused(obj: &Value) -> bool {
+    obj["spec"]["paused"].as_bool().unwrap_or(false)
+}
+
 fn without_hash(template: &Value) -> Value {
     let mut t = template.clone();
     if let Some(labels) = t
@@ -134,7 +140,7 @@ pub fn after_write(
         started: now,
         last_step: now,
     };
-    if ready && pending.is_none() {
+    if ready && pending.is_none() && !paused(&state.objects[&dkey]) {
         rollout = Rollout {
             old: 0,
             new: replicas,
@@ -195,6 +201,7 @@ pub fn advance(state: &mut State, ns: &str, name: &str, extra: bool) {
         return;
     };
     let want = desired(obj);
+    let is_paused = paused(obj);
     let spec_deadline = Duration::from_secs(
         obj["spec"]["progressDeadlineSeconds"]
             .as_u64()
@@ -206,6 +213,13 @@ pub fn advance(state: &mut State, ns: &str, name: &str, extra: bool) {
         return;
     };
     let mut changed = false;
+    if is_paused {
+        if !r.observed {
+            r.observed = true;
+            write_status(state, ns, name, true);
+        }
+        return;
+    }
     if let Some(step) = step {
         let due = (r.last_step.elapsed().as_nanos() / step.as_nanos()) as u32;
         for _ in 0..due.min(1000) {
@@ -323,7 +337,15 @@ pub fn write_status(state: &mut State, ns: &str, name: &str, bump: bool) {
             conds,
         )
     };
-    let progressing = if r.exceeded {
+    let progressing = if paused(obj) {
+        condition(
+            "Progressing",
+            "Unknown",
+            "DeploymentPaused",
+            "Deployment is paused",
+            conds,
+        )
+    } else if r.exceeded {
         condition(
             "Progressing",
             "False",

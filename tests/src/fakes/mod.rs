@@ -36,6 +36,7 @@ pub mod jenkins;
 pub mod jenkins_notification;
 pub mod kubernetes;
 mod kubernetes_api;
+mod kubernetes_gateway;
 mod kubernetes_objects;
 mod kubernetes_patch;
 mod kubernetes_rollout;

@@ -1,10 +1,18 @@
 //! Canary: a `<app>-canary` Deployment beside the stable one, traffic moved
 //! in steps, then the stable Deployment takes the new image.
+//!
+//! The canary carries its share: for a step of `w`% it runs
+//! `ceil(w × stable replicas / 100)` replicas (at least one), and the step's
+//! traffic moves only once they are available. Behind a Gateway API
+//! HTTPRoute, each weight change must be accepted by the gateway
+//! (`status.parents[].conditions` `Accepted` and `ResolvedRefs`); a refusal
+//! fails the step with the gateway's message and puts traffic back on
+//! stable. The stable Deployment keeps its replicas throughout.
 
 use super::client::{Kind, Kube};
-use super::traffic::set_canary_weight;
+use super::traffic::{RouteVerdict, route_verdict, set_canary_weight};
 use super::workload::{self, Progress, available, require_image, set_image};
-use super::{KubeRollout, KubernetesEnv, Phase};
+use super::{KubeRollout, KubernetesEnv, Phase, Traffic};
 use crate::deploy::{DeployError, StepOutcome, Strategy};
 use crate::ports::HttpClient;
 
@@ -52,7 +60,7 @@ pub(super) async fn start<H: HttpClient>(
         )?;
         kube.create(Kind::Deployment, &copy).await?;
     }
-    Ok(KubeRollout::new(
+    let mut rollout = KubeRollout::new(
         app,
         image,
         Some(previous),
@@ -60,7 +68,14 @@ pub(super) async fn start<H: HttpClient>(
         container,
         Phase::CanaryWarmup,
         now_ms,
-    ))
+    );
+    rollout.stable_replicas = Some(workload::replicas(&stable).unwrap_or(1));
+    Ok(rollout)
+}
+
+/// Replicas the canary runs at `percent` of traffic.
+pub(super) fn canary_replicas(percent: u8, stable_replicas: u32) -> u32 {
+    (u32::from(percent) * stable_replicas).div_ceil(100).max(1)
 }
 
 fn steps(rollout: &KubeRollout) -> (&[u8], Option<u64>) {
@@ -70,9 +85,8 @@ fn steps(rollout: &KubeRollout) -> (&[u8], Option<u64>) {
     }
 }
 
-/// Moves to step `index`: sets its weight and holds it; a step of 100 (or
-/// running past the last) hands all traffic to the canary and updates the
-/// stable Deployment.
+/// Moves to step `index`: scales the canary for its weight, then (once
+/// those replicas are available, see [`move_traffic`]) moves the traffic.
 async fn enter_step<H: HttpClient>(
     kube: &Kube<'_, H>,
     env: &KubernetesEnv,
@@ -80,14 +94,60 @@ async fn enter_step<H: HttpClient>(
     index: usize,
     now_ms: u64,
 ) -> Result<StepOutcome, DeployError> {
-    let percent = steps(rollout).0.get(index).copied().unwrap_or(100).min(100);
-    set_canary_weight(kube, env, &rollout.app, percent).await?;
     rollout.step = index;
+    rollout.phase = Phase::CanaryScaling;
+    let wanted = canary_replicas(step_percent(rollout), rollout.stable_replicas.unwrap_or(1));
+    workload::scale(kube, &canary_name(&rollout.app), wanted).await?;
+    move_traffic(kube, env, rollout, now_ms).await
+}
+
+/// The weight of the current step (100 past the last).
+fn step_percent(rollout: &KubeRollout) -> u8 {
+    steps(rollout)
+        .0
+        .get(rollout.step)
+        .copied()
+        .unwrap_or(100)
+        .min(100)
+}
+
+/// The weight before the current step.
+fn previous_percent(rollout: &KubeRollout) -> u8 {
+    match rollout.step.checked_sub(1) {
+        Some(i) => steps(rollout).0.get(i).copied().unwrap_or(0),
+        None => 0,
+    }
+}
+
+/// When the canary has the replicas of the current step available: sets
+/// its weight and holds it; a step of 100 (or running past the last)
+/// hands all traffic to the canary and updates the stable Deployment.
+async fn move_traffic<H: HttpClient>(
+    kube: &Kube<'_, H>,
+    env: &KubernetesEnv,
+    rollout: &mut KubeRollout,
+    now_ms: u64,
+) -> Result<StepOutcome, DeployError> {
+    let percent = step_percent(rollout);
+    let name = canary_name(&rollout.app);
+    let canary = kube.get_required(Kind::Deployment, &name).await?;
+    let wanted = i64::from(canary_replicas(
+        percent,
+        rollout.stable_replicas.unwrap_or(1),
+    ));
+    let ready = available(&canary);
+    if ready < wanted || workload::progress(&canary) != Progress::Done {
+        return Ok(StepOutcome::InProgress {
+            message: format!("{name}: {ready} of {wanted} replicas available before {percent}%"),
+            traffic_percent: Some(previous_percent(rollout)),
+        });
+    }
+    set_canary_weight(kube, env, &rollout.app, percent).await?;
     rollout.step_started_at_ms = now_ms;
     if percent < 100 {
         rollout.phase = Phase::CanaryStep;
         return Ok(StepOutcome::Paused {
-            step: index,
+            step: rollout.step,
             traffic_percent: percent,
         });
     }
@@ -99,6 +159,44 @@ async fn enter_step<H: HttpClient>(
     })
 }
 
+/// What the gateway made of the last weight change.
+enum Gateway {
+    /// Accepted, or nothing reports on it (Ingress-NGINX, or no
+    /// controller writes the route's status).
+    Agreed,
+    /// Its controller has not looked at the change yet.
+    Pending,
+    /// Refused: traffic is back on stable, and the step fails so.
+    Refused(StepOutcome),
+}
+
+/// Behind an HTTPRoute: whether the gateway took the last weight change.
+/// A refusal puts traffic back on stable and fails with its message.
+async fn gateway<H: HttpClient>(
+    kube: &Kube<'_, H>,
+    env: &KubernetesEnv,
+    rollout: &KubeRollout,
+) -> Result<Gateway, DeployError> {
+    if env.traffic != Traffic::Gateway {
+        return Ok(Gateway::Agreed);
+    }
+    match route_verdict(kube, &rollout.app).await? {
+        RouteVerdict::Refused(why) => {
+            let restore = rollout.phase == Phase::CanaryFinishing;
+            to_stable(kube, env, rollout, restore).await?;
+            Ok(Gateway::Refused(StepOutcome::Failed {
+                reason: format!(
+                    "HTTPRoute {} was not accepted: {why}; traffic back on {}",
+                    rollout.app, rollout.app
+                ),
+                rolled_back: true,
+            }))
+        }
+        RouteVerdict::Pending => Ok(Gateway::Pending),
+        RouteVerdict::Accepted | RouteVerdict::Unreported => Ok(Gateway::Agreed),
+    }
+}
+
 /// Follows the rollout: canary readiness, held steps, the final update of
 /// the stable Deployment; a stalled Deployment fails and rolls back.
 pub(super) async fn step<H: HttpClient>(
@@ -108,6 +206,9 @@ pub(super) async fn step<H: HttpClient>(
     now_ms: u64,
 ) -> Result<StepOutcome, DeployError> {
     if rollout.phase == Phase::CanaryFinishing {
+        if let Gateway::Refused(outcome) = gateway(kube, env, rollout).await? {
+            return Ok(outcome);
+        }
         return finishing(kube, env, rollout).await;
     }
     let name = canary_name(&rollout.app);
@@ -120,28 +221,65 @@ pub(super) async fn step<H: HttpClient>(
             rolled_back: true,
         });
     }
-    if rollout.phase == Phase::CanaryWarmup {
-        return match progress {
-            Progress::Done if available(&canary) > 0 => {
-                enter_step(kube, env, rollout, 0, now_ms).await
-            }
-            Progress::Waiting(m) => Ok(StepOutcome::InProgress {
-                message: format!("{name}: {m}"),
-                traffic_percent: Some(0),
-            }),
-            _ => Ok(StepOutcome::InProgress {
-                message: format!("{name}: no replica available"),
-                traffic_percent: Some(0),
-            }),
-        };
+    match rollout.phase {
+        Phase::CanaryWarmup => warmup(kube, env, rollout, &canary, progress, now_ms).await,
+        Phase::CanaryScaling => move_traffic(kube, env, rollout, now_ms).await,
+        _ => hold(kube, env, rollout, progress, now_ms).await,
     }
-    let (steps, hold_ms) = steps(rollout);
-    let percent = steps.get(rollout.step).copied().unwrap_or(100);
+}
+
+/// Before any traffic: the canary's first replica becomes available.
+async fn warmup<H: HttpClient>(
+    kube: &Kube<'_, H>,
+    env: &KubernetesEnv,
+    rollout: &mut KubeRollout,
+    canary: &serde_json::Value,
+    progress: Progress,
+    now_ms: u64,
+) -> Result<StepOutcome, DeployError> {
+    let name = canary_name(&rollout.app);
+    match progress {
+        Progress::Done if available(canary) > 0 => enter_step(kube, env, rollout, 0, now_ms).await,
+        Progress::Waiting(m) => Ok(StepOutcome::InProgress {
+            message: format!("{name}: {m}"),
+            traffic_percent: Some(0),
+        }),
+        _ => Ok(StepOutcome::InProgress {
+            message: format!("{name}: no replica available"),
+            traffic_percent: Some(0),
+        }),
+    }
+}
+
+/// A step's hold: over (and the canary healthy, and the gateway agreed)
+/// moves to the next step; else the step stays paused.
+async fn hold<H: HttpClient>(
+    kube: &Kube<'_, H>,
+    env: &KubernetesEnv,
+    rollout: &mut KubeRollout,
+    progress: Progress,
+    now_ms: u64,
+) -> Result<StepOutcome, DeployError> {
+    let name = canary_name(&rollout.app);
+    let (_, hold_ms) = steps(rollout);
+    let percent = step_percent(rollout);
     let elapsed = hold_ms.is_some_and(|h| now_ms.saturating_sub(rollout.step_started_at_ms) >= h);
+    let accepted = match gateway(kube, env, rollout).await? {
+        Gateway::Refused(outcome) => return Ok(outcome),
+        Gateway::Pending => false,
+        Gateway::Agreed => true,
+    };
     match progress {
         // The hold is over but the canary is not healthy: wait, don't advance.
         Progress::Waiting(m) if elapsed => Ok(StepOutcome::InProgress {
             message: format!("{name}: {m}; holding at {percent}%"),
+            traffic_percent: Some(percent),
+        }),
+        _ if elapsed && !accepted => Ok(StepOutcome::InProgress {
+            message: format!(
+                "waiting for the gateway to accept HTTPRoute {}; holding at {percent}%",
+                rollout.app
+            ),
             traffic_percent: Some(percent),
         }),
         _ if elapsed => {
@@ -212,8 +350,8 @@ pub(super) async fn promote<H: HttpClient>(
             let next = rollout.step + 1;
             enter_step(kube, env, rollout, next, now_ms).await
         }
-        Phase::CanaryWarmup => Err(DeployError::NotApplicable(
-            "the canary is not ready yet".into(),
+        Phase::CanaryWarmup | Phase::CanaryScaling => Err(DeployError::NotApplicable(
+            "the canary is not ready for the next step yet".into(),
         )),
         _ => step(kube, env, rollout, now_ms).await,
     }

@@ -155,6 +155,9 @@ pub enum Phase {
     Updating,
     /// Canary: waiting for `A-canary` to be available (no traffic yet).
     CanaryWarmup,
+    /// Canary: `A-canary` scaled for step [`KubeRollout::step`]; its
+    /// traffic moves once those replicas are available.
+    CanaryScaling,
     /// Canary: holding step [`KubeRollout::step`].
     CanaryStep,
     /// Canary: all traffic on the canary while stable takes the new image.
@@ -195,6 +198,10 @@ pub struct KubeRollout {
     /// rolled back again).
     #[serde(default)]
     pub is_rollback: bool,
+    /// Canary only: the stable Deployment's replicas when the rollout
+    /// began, which the canary's replicas follow step by step.
+    #[serde(default)]
+    pub stable_replicas: Option<u32>,
 }
 
 impl KubeRollout {
@@ -219,6 +226,7 @@ impl KubeRollout {
             step_started_at_ms: now_ms,
             started_at_ms: now_ms,
             is_rollback: false,
+            stable_replicas: None,
         }
     }
 }

@@ -72,6 +72,75 @@ async fn route_weights<H: HttpClient>(
     .map(|_| ())
 }
 
+/// What a Gateway API HTTPRoute's status says about its current spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum RouteVerdict {
+    /// Every parent gateway accepted it and resolved its backends.
+    Accepted,
+    /// A parent's controller has not reported on this generation yet.
+    Pending,
+    /// A parent refused it: `Accepted` or `ResolvedRefs` is `False`; the
+    /// gateway's reason and message.
+    Refused(String),
+    /// No controller reports on the route (`status.parents` empty).
+    Unreported,
+}
+
+/// Reads HTTPRoute `app` and judges its `status.parents[].conditions`
+/// against its `metadata.generation`.
+pub(super) async fn route_verdict<H: HttpClient>(
+    kube: &Kube<'_, H>,
+    app: &str,
+) -> Result<RouteVerdict, DeployError> {
+    let route = kube.get_required(Kind::HttpRoute, app).await?;
+    Ok(judge_route(&route))
+}
+
+/// The verdict of `route`'s status (see [`RouteVerdict`]). A condition
+/// counts only when its `observedGeneration` is the route's generation:
+/// an older one describes weights no longer asked for.
+pub(super) fn judge_route(route: &Value) -> RouteVerdict {
+    let generation = route["metadata"]["generation"].as_i64().unwrap_or(0);
+    let Some(parents) = route["status"]["parents"]
+        .as_array()
+        .filter(|p| !p.is_empty())
+    else {
+        return RouteVerdict::Unreported;
+    };
+    let mut pending = false;
+    for parent in parents {
+        let gateway = parent["parentRef"]["name"].as_str().unwrap_or("?");
+        let conditions = parent["conditions"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for kind in ["Accepted", "ResolvedRefs"] {
+            let current = conditions.iter().find(|c| {
+                c["type"] == kind
+                    && c["observedGeneration"]
+                        .as_i64()
+                        .is_none_or(|g| g >= generation)
+            });
+            match current {
+                Some(c) if c["status"] == "False" => {
+                    return RouteVerdict::Refused(format!(
+                        "gateway {gateway}: {kind} False ({}): {}",
+                        c["reason"].as_str().unwrap_or("no reason"),
+                        c["message"].as_str().unwrap_or("no message")
+                    ));
+                }
+                Some(c) if c["status"] == "True" => {}
+                _ => pending = true,
+            }
+        }
+    }
+    if pending {
+        RouteVerdict::Pending
+    } else {
+        RouteVerdict::Accepted
+    }
+}
+
 fn missing_backends(app: &str, stable: &str, canary: &str) -> DeployError {
     DeployError::Config(format!(
         "HTTPRoute {app} needs backendRefs {stable} and {canary} in its first rule"

@@ -23,7 +23,8 @@ fn int(v: &Value) -> Option<i64> {
 }
 
 /// The kubectl rollout-complete test (`kubectl rollout status`), plus a
-/// check of `spec.paused` which kubectl leaves out.
+/// check of `spec.paused` which kubectl leaves out: a paused Deployment
+/// with replicas still to update has failed.
 pub(super) fn progress(d: &Value) -> Progress {
     let generation = int(&d["metadata"]["generation"]).unwrap_or(0);
     let status = &d["status"];
@@ -60,7 +61,12 @@ pub(super) fn progress(d: &Value) -> Progress {
         None
     };
     match waiting {
-        Some(w) if paused => Progress::Waiting(format!("the Deployment is paused; {w}")),
+        // A paused Deployment is never rolled out: waiting would be for ever.
+        Some(w) if paused => Progress::Failed(format!(
+            "the Deployment is paused (spec.paused), so Kubernetes does not roll it out ({w}); \
+             resume it with `kubectl rollout resume deployment/{}` and deploy again",
+            d["metadata"]["name"].as_str().unwrap_or("?")
+        )),
         Some(w) => Progress::Waiting(w),
         None => Progress::Done,
     }
@@ -249,7 +255,11 @@ mod tests {
     fn paused_deployments_say_so() {
         let mut d = deployment(2, 2, json!({"updatedReplicas": 0, "replicas": 3}));
         d["spec"]["paused"] = json!(true);
-        assert!(matches!(progress(&d), Progress::Waiting(m) if m.contains("paused")));
+        assert!(
+            matches!(progress(&d), Progress::Failed(m) if m.contains("paused") && m.contains("kubectl rollout resume")),
+            "{:?}",
+            progress(&d)
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::fake::*;
 use super::{env, world};
+use crate::deploy::kubernetes::canary::canary_replicas;
 use crate::deploy::kubernetes::*;
 use crate::deploy::{DeployError, StepOutcome, Strategy};
 
@@ -120,15 +121,43 @@ fn canary_with_holds_walks_the_steps_then_updates_stable() {
             traffic_percent: 10
         }
     );
+    assert_eq!(k.replicas("web-canary"), 1, "10% of 3 replicas");
+    // 50% of 3 replicas: the canary scales to 2 before its traffic moves.
+    let outcome = s(&mut r, 1_010);
+    assert!(
+        matches!(&outcome, StepOutcome::InProgress { traffic_percent: Some(10), message }
+            if message.contains("1 of 2 replicas available before 50%")),
+        "{outcome:?}"
+    );
+    assert_eq!((weights(&k), k.replicas("web-canary")), ((90, 10), 2));
+    k.roll_out("web-canary");
     assert_eq!(
-        s(&mut r, 1_010),
+        s(&mut r, 1_020),
         StepOutcome::Paused {
             step: 1,
             traffic_percent: 50
         }
     );
     assert_eq!(weights(&k), (50, 50));
-    let outcome = s(&mut r, 2_010);
+    let outcome = s(&mut r, 2_020);
+    assert!(
+        matches!(
+            outcome,
+            StepOutcome::InProgress {
+                traffic_percent: Some(50),
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        k.replicas("web-canary"),
+        3,
+        "all of stable's replicas at 100%"
+    );
+    assert_eq!(k.replicas("web"), 3, "stable is not scaled down");
+    k.roll_out("web-canary");
+    let outcome = s(&mut r, 2_030);
     assert!(
         matches!(
             outcome,
@@ -142,14 +171,14 @@ fn canary_with_holds_walks_the_steps_then_updates_stable() {
     assert_eq!(weights(&k), (0, 100));
     assert_eq!(k.image("web"), NEW);
     assert!(matches!(
-        s(&mut r, 2_020),
+        s(&mut r, 2_040),
         StepOutcome::InProgress {
             traffic_percent: Some(100),
             ..
         }
     ));
     k.roll_out("web");
-    assert_eq!(s(&mut r, 2_030), StepOutcome::Succeeded);
+    assert_eq!(s(&mut r, 2_050), StepOutcome::Succeeded);
     assert_eq!(weights(&k), (100, 0));
     assert!(!k.has_deployment("web-canary"));
     assert!(k.writes().iter().all(|w| !(w.path.starts_with(ROUTES)
@@ -202,6 +231,15 @@ fn canary_without_hold_waits_for_promote_over_ingress_nginx() {
         }
     );
     let outcome = block_on(promote(&k, &e, TOKEN, &mut r, 1_000_000)).unwrap();
+    assert!(matches!(
+        outcome,
+        StepOutcome::InProgress {
+            traffic_percent: Some(25),
+            ..
+        }
+    ));
+    k.roll_out("web-canary");
+    let outcome = block_on(step(&k, &e, TOKEN, &mut r, 1_000_000)).unwrap();
     assert!(matches!(
         outcome,
         StepOutcome::InProgress {
@@ -258,6 +296,8 @@ fn abort_at_every_stage_returns_everything_to_stable() {
         }
         for _ in 1..stage {
             block_on(promote(&k, &e, TOKEN, &mut r, 2)).unwrap();
+            k.roll_out("web-canary");
+            block_on(step(&k, &e, TOKEN, &mut r, 2)).unwrap();
         }
         if stage == 3 {
             assert_eq!(k.image("web"), NEW);
@@ -306,6 +346,13 @@ fn an_unhealthy_canary_is_not_advanced_when_the_hold_ends() {
     assert_eq!(weights(&k), (90, 10));
     k.roll_out("web-canary");
     let outcome = block_on(step(&k, &e, TOKEN, &mut r, 600)).unwrap();
+    assert!(
+        matches!(&outcome, StepOutcome::InProgress { traffic_percent: Some(10), message }
+            if message.contains("before 100%")),
+        "{outcome:?}"
+    );
+    k.roll_out("web-canary");
+    let outcome = block_on(step(&k, &e, TOKEN, &mut r, 700)).unwrap();
     assert!(
         matches!(
             outcome,
@@ -360,6 +407,8 @@ fn a_stalled_stable_update_is_rolled_back() {
     let (mut r, _) = block_on(start(&k, &e, TOKEN, "web", NEW, &canary(&[100], None), 0)).unwrap();
     k.roll_out("web-canary");
     block_on(step(&k, &e, TOKEN, &mut r, 1)).unwrap();
+    k.roll_out("web-canary");
+    block_on(step(&k, &e, TOKEN, &mut r, 1)).unwrap();
     assert_eq!((weights(&k), k.image("web")), ((0, 100), NEW.to_owned()));
     k.stall("web");
     let outcome = block_on(step(&k, &e, TOKEN, &mut r, 2)).unwrap();
@@ -406,4 +455,120 @@ fn route_conflicts_are_retried_and_missing_backends_are_reported() {
         !k.has_deployment("web-canary"),
         "nothing created before traffic is known to work"
     );
+}
+
+/// Gateway status `conditions` for parent `public-gw` at `generation`.
+fn route_status(k: &FakeKube, generation: u64, resolved: (&str, &str, &str)) {
+    let path = format!("{ROUTES}/web");
+    let mut route = k.get(&path).unwrap();
+    route["status"] = json!({"parents": [{"parentRef": {"name": "public-gw"},
+        "controllerName": "example.net/gateway-controller",
+        "conditions": [
+            {"type": "Accepted", "status": "True", "reason": "Accepted", "message": "", "observedGeneration": generation},
+            {"type": "ResolvedRefs", "status": resolved.0, "reason": resolved.1, "message": resolved.2, "observedGeneration": generation}]}]});
+    k.objects.borrow_mut().insert(path, route);
+}
+
+fn route_generation(k: &FakeKube) -> u64 {
+    k.get(&format!("{ROUTES}/web")).unwrap()["metadata"]["generation"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_weight_the_gateway_refuses_fails_the_step_with_its_message() {
+    let k = world();
+    with_traffic(&k);
+    let e = env();
+    let (mut r, _) = block_on(start(
+        &k,
+        &e,
+        TOKEN,
+        "web",
+        NEW,
+        &canary(&[10, 50, 100], Some(100)),
+        0,
+    ))
+    .unwrap();
+    k.roll_out("web-canary");
+    block_on(step(&k, &e, TOKEN, &mut r, 1)).unwrap();
+    assert_eq!(weights(&k), (90, 10));
+    // The controller has not looked at the new weights yet: the hold ends
+    // but the step waits.
+    let generation = route_generation(&k);
+    route_status(&k, generation - 1, ("True", "ResolvedRefs", ""));
+    let outcome = block_on(step(&k, &e, TOKEN, &mut r, 500)).unwrap();
+    assert!(
+        matches!(&outcome, StepOutcome::InProgress { traffic_percent: Some(10), message }
+            if message.contains("waiting for the gateway")),
+        "{outcome:?}"
+    );
+    // It reports the backend it cannot resolve: the step fails, traffic
+    // goes back to stable and the canary to zero.
+    route_status(
+        &k,
+        generation,
+        (
+            "False",
+            "BackendNotFound",
+            "backend web-canary port 80 not found",
+        ),
+    );
+    let outcome = block_on(step(&k, &e, TOKEN, &mut r, 600)).unwrap();
+    match outcome {
+        StepOutcome::Failed { reason, rolled_back: true } => assert!(
+            reason.contains("gateway public-gw: ResolvedRefs False (BackendNotFound): backend web-canary port 80 not found"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        (weights(&k), k.replicas("web-canary"), k.image("web")),
+        ((100, 0), 0, OLD.to_owned())
+    );
+}
+
+#[test]
+fn an_accepted_weight_lets_the_hold_advance() {
+    let k = world();
+    with_traffic(&k);
+    let e = env();
+    let (mut r, _) = block_on(start(
+        &k,
+        &e,
+        TOKEN,
+        "web",
+        NEW,
+        &canary(&[10, 100], Some(100)),
+        0,
+    ))
+    .unwrap();
+    k.roll_out("web-canary");
+    block_on(step(&k, &e, TOKEN, &mut r, 1)).unwrap();
+    route_status(&k, route_generation(&k), ("True", "ResolvedRefs", ""));
+    let outcome = block_on(step(&k, &e, TOKEN, &mut r, 500)).unwrap();
+    assert!(
+        matches!(&outcome, StepOutcome::InProgress { message, .. } if message.contains("before 100%")),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn canary_replicas_follow_the_weight() {
+    let cases = [
+        (1, 3, 1),
+        (10, 3, 1),
+        (34, 3, 2),
+        (50, 4, 2),
+        (51, 4, 3),
+        (100, 3, 3),
+        (100, 0, 1),
+    ];
+    for (percent, stable, wanted) in cases {
+        assert_eq!(
+            canary_replicas(percent, stable),
+            wanted,
+            "{percent}% of {stable}"
+        );
+    }
 }
