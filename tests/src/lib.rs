@@ -8,6 +8,7 @@ pub mod fakes;
 pub mod load;
 pub mod pipeline_env;
 pub mod seed;
+pub mod swarm;
 pub mod web_session;
 
 use std::io::{BufRead, BufReader, Read, Write};

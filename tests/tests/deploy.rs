@@ -1,5 +1,6 @@
 //! Deployments end to end: the real components in the host against a fake
-//! Kubernetes API server and a fake Docker Engine on loopback.
+//! Kubernetes API server on loopback (Swarm: tests/swarm.rs, on the fake
+//! and the real Docker Engine).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -240,37 +241,6 @@ fn bad_requests_are_refused_and_write_nothing() {
         "nothing in progress"
     );
     assert_eq!(w.env.kv_rows(), rows);
-}
-
-#[test]
-fn docker_swarm_rolling_update_and_automatic_rollback() {
-    let w = world("gateway");
-    w.docker.add_service(APP, OLD, 3);
-    let (status, reply) = deploy(&w.env, "swarm", json!({ "strategy": "rolling" }));
-    assert_eq!(status, 202, "{reply}");
-    let done = settle(&w.env, "swarm");
-    assert_eq!(done["status"], "succeeded", "{done}");
-    assert_eq!(w.docker.image(APP).as_deref(), Some(new_image().as_str()));
-    let update = w.docker.service(APP).unwrap();
-    assert_eq!(update["Spec"]["UpdateConfig"]["FailureAction"], "rollback");
-    assert_eq!(update["Spec"]["UpdateConfig"]["Order"], "start-first");
-
-    w.docker.fail_next_update(APP);
-    let (status, reply) = deploy(
-        &w.env,
-        "swarm",
-        json!({ "strategy": "rolling", "image": format!("{OLD}-bad") }),
-    );
-    assert_eq!(status, 202, "{reply}");
-    let failed = settle(&w.env, "swarm");
-    assert_eq!(failed["status"], "failed", "{failed}");
-    assert_eq!(failed["rolled_back"], true);
-    assert_eq!(w.docker.image(APP).as_deref(), Some(new_image().as_str()));
-    assert_eq!(
-        deploy(&w.env, "swarm", json!({ "strategy": "canary" })).0,
-        400,
-        "Swarm has no canary"
-    );
 }
 
 #[test]
