@@ -2,7 +2,7 @@
 //!
 //! The workflow receives Slipway's identity as ONE input, `slipway`, holding
 //! compact JSON (`run`, `stage`, `attempt`, `repo`, `ref`, `commit`,
-//! `callback_url`, `callback_token`; read it with
+//! `source_repo`, `source_ref`, `callback_url`, `callback_token`; read it with
 //! `fromJSON(inputs.slipway)`), plus one input per stage param. It must
 //! declare those inputs under `on: workflow_dispatch`.
 
@@ -39,7 +39,8 @@ pub(super) fn trigger_request(
             reason: "no workflow file given".to_owned(),
         });
     }
-    let short_ref = util::short_ref(KIND, job.git_ref)?;
+    let definition_ref = job.definition_ref();
+    let short_ref = util::short_ref(KIND, &definition_ref)?;
     trigger::check_params(KIND, job.params, |n| n.eq_ignore_ascii_case(SLIPWAY_INPUT))?;
     let count = job.params.len() + 1;
     if count > GITHUB_INPUT_LIMIT {
@@ -68,6 +69,8 @@ pub(super) fn trigger_request(
         "repo": job.repo,
         "ref": job.git_ref,
         "commit": job.commit,
+        "source_repo": job.source_repo,
+        "source_ref": job.source_ref,
         "callback_url": job.callback_url,
         "callback_token": job.callback_token,
     });

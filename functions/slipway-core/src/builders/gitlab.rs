@@ -23,7 +23,8 @@ pub(super) fn trigger_request(
     let token = util::require_secret(KIND, &config.token_secret, secret)?;
     let base = util::parse_base(KIND, &config.api_base)?;
     let project = project(config)?;
-    let short_ref = util::short_ref(KIND, job.git_ref)?;
+    let definition_ref = job.definition_ref();
+    let short_ref = util::short_ref(KIND, &definition_ref)?;
     trigger::check_params(KIND, job.params, trigger::is_slipway_variable)?;
     let url = util::with_segments(KIND, &base, &["projects", project, "trigger", "pipeline"])?;
     let mut variables = serde_json::Map::new();

@@ -1,8 +1,10 @@
 //! Tekton: a `tekton.dev/v1` PipelineRun created through the Kubernetes API.
 //!
 //! The PipelineRun passes the params `revision` (commit), `repo-url` (clone
-//! URL, when known), `git-ref` (full ref), `slipway-run`, `slipway-stage`,
-//! `slipway-attempt`, `slipway-repo`, `slipway-callback-url`,
+//! URL of the repository the change comes from, when known: a fork's for a
+//! merge request from a fork), `git-ref` (full ref), `slipway-run`,
+//! `slipway-stage`, `slipway-attempt`, `slipway-repo`,
+//! `slipway-source-repo`, `slipway-source-ref`, `slipway-callback-url`,
 //! `slipway-callback-token`, then the stage's params. Tekton accepts params
 //! a Pipeline does not declare, so a Pipeline declares only those it uses.
 
@@ -16,7 +18,7 @@ use crate::ports::{HttpRequest, HttpResponse};
 const KIND: &str = "tekton";
 
 /// Param names Slipway sets itself.
-const RESERVED_PARAMS: [&str; 9] = [
+const RESERVED_PARAMS: [&str; 11] = [
     "revision",
     "repo-url",
     "git-ref",
@@ -24,6 +26,8 @@ const RESERVED_PARAMS: [&str; 9] = [
     "slipway-stage",
     "slipway-attempt",
     "slipway-repo",
+    "slipway-source-repo",
+    "slipway-source-ref",
     "slipway-callback-url",
     "slipway-callback-token",
 ];
@@ -50,7 +54,9 @@ pub(super) fn trigger_request(
     let url = collection_url(config)?;
 
     let mut params = vec![param("revision", job.commit)];
-    if let Some(clone_url) = job.clone_url {
+    // `revision` is fetched from `repo-url`: for a change from a fork,
+    // only the fork is sure to have it.
+    if let Some(clone_url) = job.source_clone_url.or(job.clone_url) {
         params.push(param("repo-url", clone_url));
     }
     params.push(param("git-ref", job.git_ref));
@@ -58,6 +64,8 @@ pub(super) fn trigger_request(
     params.push(param("slipway-stage", job.stage));
     params.push(param("slipway-attempt", &job.attempt.to_string()));
     params.push(param("slipway-repo", job.repo));
+    params.push(param("slipway-source-repo", job.source_repo));
+    params.push(param("slipway-source-ref", job.source_ref));
     params.push(param("slipway-callback-url", job.callback_url));
     params.push(param("slipway-callback-token", job.callback_token));
     params.extend(job.params.iter().map(|(k, v)| param(k, v)));

@@ -25,8 +25,18 @@ pub struct BuildJob<'a> {
     pub repo: &'a str,
     /// URL to clone it from, if known.
     pub clone_url: Option<&'a str>,
-    /// Full ref: `refs/heads/x` or `refs/tags/y`.
+    /// Full ref: `refs/heads/x` or `refs/tags/y`; for a merge request from
+    /// a fork, the target repository's ref for it where the provider has
+    /// one (`refs/pull/N/head`, `refs/merge-requests/N/head`).
     pub git_ref: &'a str,
+    /// The repository the change comes from, `owner/name`: a fork, or `repo`.
+    pub source_repo: &'a str,
+    /// URL to clone `source_repo` from, if known.
+    pub source_clone_url: Option<&'a str>,
+    /// The change's ref in `source_repo` (`git_ref` for a change in `repo`).
+    pub source_ref: &'a str,
+    /// Target branch of a merge request.
+    pub target_branch: Option<&'a str>,
     /// Commit SHA being built.
     pub commit: &'a str,
     /// Slipway run id.
@@ -50,6 +60,10 @@ impl fmt::Debug for BuildJob<'_> {
             .field("repo", &self.repo)
             .field("clone_url", &self.clone_url)
             .field("git_ref", &self.git_ref)
+            .field("source_repo", &self.source_repo)
+            .field("source_clone_url", &self.source_clone_url)
+            .field("source_ref", &self.source_ref)
+            .field("target_branch", &self.target_branch)
             .field("commit", &self.commit)
             .field("run_id", &self.run_id)
             .field("stage", &self.stage)
@@ -57,6 +71,26 @@ impl fmt::Debug for BuildJob<'_> {
             .field("callback_url", &self.callback_url)
             .field("callback_token", &"***")
             .finish()
+    }
+}
+
+impl BuildJob<'_> {
+    /// Whether the change comes from another repository (a fork).
+    pub fn from_fork(&self) -> bool {
+        !self.source_repo.eq_ignore_ascii_case(self.repo)
+    }
+
+    /// The branch or tag of the repository that a service running a
+    /// definition kept there (GitHub Actions, GitLab CI) starts on:
+    /// `git_ref`, but for a change from a fork its target branch, since
+    /// the fork's branch is not in the repository (and its definitions are
+    /// not the repository's to trust); the build fetches the change from
+    /// `SLIPWAY_SOURCE_REPO` at `SLIPWAY_COMMIT`.
+    pub fn definition_ref(&self) -> String {
+        match self.target_branch.filter(|_| self.from_fork()) {
+            Some(branch) => format!("refs/heads/{branch}"),
+            None => self.git_ref.to_owned(),
+        }
     }
 }
 
@@ -156,7 +190,7 @@ pub fn interpret_trigger(
 }
 
 /// Slipway's identity variables, as Jenkins parameters and GitLab variables.
-pub(crate) fn slipway_variables(job: &BuildJob) -> [(&'static str, String); 8] {
+pub(crate) fn slipway_variables(job: &BuildJob) -> [(&'static str, String); 10] {
     [
         ("SLIPWAY_RUN", job.run_id.to_owned()),
         ("SLIPWAY_STAGE", job.stage.to_owned()),
@@ -164,6 +198,8 @@ pub(crate) fn slipway_variables(job: &BuildJob) -> [(&'static str, String); 8] {
         ("SLIPWAY_COMMIT", job.commit.to_owned()),
         ("SLIPWAY_REF", job.git_ref.to_owned()),
         ("SLIPWAY_REPO", job.repo.to_owned()),
+        ("SLIPWAY_SOURCE_REPO", job.source_repo.to_owned()),
+        ("SLIPWAY_SOURCE_REF", job.source_ref.to_owned()),
         ("SLIPWAY_CALLBACK_URL", job.callback_url.to_owned()),
         ("SLIPWAY_CALLBACK_TOKEN", job.callback_token.to_owned()),
     ]

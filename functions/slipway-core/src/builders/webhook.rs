@@ -2,8 +2,10 @@
 //!
 //! Trigger: `{method} {url}[/{job}]` with `Authorization: Bearer {secret}`
 //! when a secret is configured and the JSON body
-//! `{run, stage, attempt, repo, ref, commit, clone_url, params,
-//! callback: {url, token}}`. Any 2xx starts the build; the service may
+//! `{run, stage, attempt, repo, ref, commit, clone_url, source_repo,
+//! source_ref, source_clone_url, params, callback: {url, token}}` (the
+//! `source_*` fields name the fork for a merge request from one, else
+//! `repo`, `ref` and `clone_url`). Any 2xx starts the build; the service may
 //! answer `{"id": "…", "url": "…"}` where `url` is an absolute URL Slipway
 //! can poll.
 //!
@@ -52,6 +54,9 @@ pub(super) fn trigger_request(
         "ref": job.git_ref,
         "commit": job.commit,
         "clone_url": job.clone_url,
+        "source_repo": job.source_repo,
+        "source_ref": job.source_ref,
+        "source_clone_url": job.source_clone_url,
         "params": job.params,
         "callback": { "url": job.callback_url, "token": job.callback_token },
     });

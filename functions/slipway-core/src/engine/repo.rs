@@ -67,3 +67,33 @@ pub async fn read_pipeline<K, H: HttpClient, C, S: Secrets>(
         Err(e) => Err(format!("cannot read {path}: {e}")),
     }
 }
+
+/// The full hash of `commit` (abbreviated) in `repo`: `Ok(None)` when the
+/// provider has no such commit, `Err` for a temporary failure (no answer,
+/// an error status) or a provider without a commit API.
+pub async fn resolve_commit<K, H: HttpClient, C, S: Secrets>(
+    deps: &Deps<'_, K, H, C, S>,
+    provider: Provider,
+    repo: &str,
+    commit: &str,
+) -> Result<Option<String>, String> {
+    let api = repo_api(deps, provider).await;
+    let Some(request) = providers::commit_request(&api, repo, commit) else {
+        return Err(format!(
+            "{} has no API to look commit {commit} up",
+            provider.as_str()
+        ));
+    };
+    let response = deps
+        .http
+        .send(request, PROVIDER_CALL_TIMEOUT_MS)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot look up commit {commit} on {}: {e}",
+                provider.as_str()
+            )
+        })?;
+    providers::decode_commit(&api, &response)
+        .map_err(|e| format!("cannot look up commit {commit}: {e}"))
+}

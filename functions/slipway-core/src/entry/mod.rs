@@ -29,6 +29,7 @@ pub mod session_auth;
 pub mod tick;
 pub mod web;
 pub mod webhook;
+mod webhook_candidate;
 
 #[cfg(test)]
 mod webhook_tests;

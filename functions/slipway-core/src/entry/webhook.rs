@@ -25,6 +25,7 @@ use serde_json::json;
 
 use super::build_events::handle_build_event;
 use super::ok_to_test::handle_comment;
+use super::webhook_candidate::{Author, candidate};
 use super::{Handled, Reply};
 use crate::access::pull_requests::GitUser;
 use crate::active::ActiveIndex;
@@ -33,10 +34,10 @@ use crate::engine::repo::{self, PipelineFile};
 use crate::engine::trust::restrict;
 use crate::engine::{Deps, Target};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
-use crate::providers::{self, Headers, MrAction, ParsedEvent, Provider};
+use crate::providers::{self, Headers, ParsedEvent, Provider};
 use crate::runs::{
-    Begin, EventClaims, OkToTest, PendingEvent, PipelineSource, RunRecord, RunStore, RunTrigger,
-    event_hash, parse_run_id,
+    Begin, EventClaims, OkToTest, PipelineSource, RunRecord, RunStore, RunTrigger, event_hash,
+    parse_run_id,
 };
 
 /// Largest webhook body accepted (GitHub's own cap).
@@ -44,23 +45,6 @@ pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 /// Time the webhook may wait for the pipeline file before answering
 /// (GitHub waits 10 s, and counts slow answers as failures).
 pub const PIPELINE_READ_BUDGET_MS: u64 = 500;
-
-/// An event that may start a run.
-struct Candidate {
-    repo: String,
-    trigger: RunTrigger,
-    identity: String,
-    pending: PendingEvent,
-    /// For a merge request: its author, whose trust decides where the
-    /// pipeline comes from and whether the run waits for `/ok-to-test`.
-    author: Option<Author>,
-}
-
-/// The author of a merge request, as the provider names them.
-struct Author {
-    login: Option<String>,
-    association: Option<String>,
-}
 
 /// Handles one webhook delivery.
 pub async fn handle_webhook<K, H, C, S>(
@@ -182,16 +166,19 @@ where
         .author
         .as_ref()
         .and_then(|author| hold_untrusted(deps, app, provider, author, &mut candidate.trigger));
+    // An abbreviated commit is looked up first, by the run: nothing is
+    // read at it here.
+    if !candidate.trigger.commit_resolved() {
+        let pending = PipelineSource::Pending(candidate.pending.clone());
+        return record_run(deps, app_name, &hash, candidate.trigger, pending, hold).await;
+    }
+    let (read_repo, read_at) = candidate.trigger.pipeline_location();
     let read = repo::read_pipeline(
         deps,
         provider,
-        &candidate.repo,
+        read_repo,
         &app.pipeline_path,
-        candidate
-            .trigger
-            .pipeline_ref
-            .as_deref()
-            .unwrap_or(&candidate.trigger.commit),
+        read_at,
         PIPELINE_READ_BUDGET_MS,
     )
     .await;
@@ -398,98 +385,4 @@ fn duplicate(run: &str) -> Reply {
         200,
         json!({ "run": run, "number": number, "duplicate": true }),
     )
-}
-
-/// Turns a parsed event into a run candidate, or the reply for an event
-/// that starts nothing.
-fn candidate(
-    provider: Provider,
-    event: ParsedEvent,
-    delivery_id: Option<String>,
-) -> Result<Candidate, Reply> {
-    match event {
-        ParsedEvent::Ping => Err(Reply::ignored("ping")),
-        ParsedEvent::Ignored { event, reason } => Err(Reply::ignored(format!("{event}: {reason}"))),
-        ParsedEvent::WorkflowRun(_) | ParsedEvent::Pipeline(_) => {
-            Err(Reply::ignored("build status events do not start runs"))
-        }
-        ParsedEvent::Comment(_) => Err(Reply::ignored("comments do not start runs")),
-        ParsedEvent::Push(push) => {
-            if push.deleted {
-                let what = if push.tag().is_some() {
-                    "tag"
-                } else {
-                    "branch"
-                };
-                return Err(Reply::ignored(format!(
-                    "{what} deletion ({})",
-                    push.git_ref
-                )));
-            }
-            let kind = if push.tag().is_some() { "tag" } else { "push" };
-            let identity = format!("{kind}|{}|{}", push.git_ref, push.after);
-            Ok(Candidate {
-                repo: push.repo.clone(),
-                identity,
-                pending: PendingEvent {
-                    changed_paths: push.changed_paths,
-                    paths_complete: push.paths_complete,
-                },
-                trigger: RunTrigger {
-                    provider: provider.as_str().to_owned(),
-                    repo: push.repo,
-                    clone_url: push.clone_url,
-                    git_ref: push.git_ref,
-                    commit: push.after,
-                    kind: kind.to_owned(),
-                    target_branch: None,
-                    merge_request: None,
-                    actor: push.pusher,
-                    delivery_id,
-                    pipeline_ref: None,
-                },
-                author: None,
-            })
-        }
-        ParsedEvent::MergeRequest(mr) => {
-            match &mr.action {
-                MrAction::Opened | MrAction::Updated | MrAction::Reopened => {}
-                MrAction::Closed => return Err(Reply::ignored("merge request closed")),
-                MrAction::Merged => {
-                    return Err(Reply::ignored(
-                        "merge request merged (the push to the target branch starts its run)",
-                    ));
-                }
-                MrAction::Other(a) => {
-                    return Err(Reply::ignored(format!("merge request action {a:?}")));
-                }
-            }
-            let identity = format!("mr|{}|{}", mr.number, mr.head_sha);
-            Ok(Candidate {
-                repo: mr.repo.clone(),
-                identity,
-                pending: PendingEvent {
-                    changed_paths: Vec::new(),
-                    paths_complete: false,
-                },
-                trigger: RunTrigger {
-                    provider: provider.as_str().to_owned(),
-                    repo: mr.repo,
-                    clone_url: None,
-                    git_ref: format!("refs/heads/{}", mr.source_branch),
-                    commit: mr.head_sha,
-                    kind: "merge_request".to_owned(),
-                    target_branch: Some(mr.target_branch),
-                    merge_request: Some(mr.number),
-                    actor: mr.author.clone(),
-                    delivery_id,
-                    pipeline_ref: None,
-                },
-                author: Some(Author {
-                    login: mr.author,
-                    association: mr.author_association,
-                }),
-            })
-        }
-    }
 }

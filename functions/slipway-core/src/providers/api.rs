@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::fmt;
 
 /// GitHub's REST API version header value.
-const GITHUB_API_VERSION: &str = "2022-11-28";
+pub(super) const GITHUB_API_VERSION: &str = "2022-11-28";
 /// Sent on every request (GitHub rejects requests without one).
 const USER_AGENT: &str = "slipway";
 /// GitHub's limit on a status description, applied everywhere.
@@ -47,7 +47,7 @@ impl fmt::Debug for RepoApi {
 }
 
 impl RepoApi {
-    fn base(&self) -> &str {
+    pub(super) fn base(&self) -> &str {
         self.api_base.trim_end_matches('/')
     }
 
@@ -69,7 +69,7 @@ impl RepoApi {
     }
 
     /// Adds the provider's authentication and common headers.
-    fn authorize(&self, mut request: HttpRequest) -> HttpRequest {
+    pub(super) fn authorize(&self, mut request: HttpRequest) -> HttpRequest {
         request = request.header("user-agent", USER_AGENT);
         let Some(token) = &self.token else {
             return request;
@@ -111,7 +111,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn status(api: &RepoApi, response: &HttpResponse) -> ApiError {
+    pub(super) fn status(api: &RepoApi, response: &HttpResponse) -> ApiError {
         let mut snippet = response.text_snippet(SNIPPET_CHARS);
         // In case the provider echoes the request (Gitee's token is in the URL).
         if let Some(token) = api.token.as_deref().filter(|t| !t.is_empty()) {
@@ -127,7 +127,7 @@ impl ApiError {
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (so `/`
 /// becomes `%2F`, as GitLab's project ids and file paths require).
-fn encode_component(s: &str) -> String {
+pub(super) fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -140,7 +140,7 @@ fn encode_component(s: &str) -> String {
 }
 
 /// Percent-encodes each `/`-separated segment, keeping the slashes.
-fn encode_path(s: &str) -> String {
+pub(super) fn encode_path(s: &str) -> String {
     s.trim_matches('/')
         .split('/')
         .map(encode_component)

@@ -134,6 +134,7 @@ fn pull_request(what: &str, json: &Value) -> Result<MergeRequestEvent, EventErro
             ));
         }
     };
+    let source_repo = opt_str(json, "pullrequest.source.repository.full_name").unwrap_or(repo);
     Ok(MergeRequestEvent {
         repo: repo.to_owned(),
         number: req_u64(json, "pullrequest.id")?,
@@ -141,9 +142,9 @@ fn pull_request(what: &str, json: &Value) -> Result<MergeRequestEvent, EventErro
         source_branch: req_str(json, "pullrequest.source.branch.name")?.to_owned(),
         target_branch: req_str(json, "pullrequest.destination.branch.name")?.to_owned(),
         head_sha: req_str(json, "pullrequest.source.commit.hash")?.to_owned(),
-        source_repo: opt_str(json, "pullrequest.source.repository.full_name")
-            .unwrap_or(repo)
-            .to_owned(),
+        source_repo: source_repo.to_owned(),
+        // The payload has no clone URL; Bitbucket Cloud's is predictable.
+        source_clone_url: Some(format!("https://bitbucket.org/{source_repo}.git")),
         url: opt_str(json, "pullrequest.links.html.href").map(str::to_owned),
         draft: opt_bool(json, "pullrequest.draft").unwrap_or(false),
         // `nickname` replaced `username` in 2019; older payloads and

@@ -98,6 +98,7 @@ fn merge_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
         target_branch: req_str(json, "object_attributes.target_branch")?.to_owned(),
         head_sha: req_str(json, "object_attributes.last_commit.id")?.to_owned(),
         source_repo,
+        source_clone_url: opt_str(json, "object_attributes.source.http_url").map(str::to_owned),
         url: opt_str(json, "object_attributes.url").map(str::to_owned),
         draft: opt_bool(json, "object_attributes.work_in_progress").unwrap_or(false)
             || opt_bool(json, "object_attributes.draft").unwrap_or(false),

@@ -157,6 +157,9 @@ fn merge_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
         source_repo: opt_str(json, "pull_request.head.repo.path_with_namespace")
             .unwrap_or(repo)
             .to_owned(),
+        source_clone_url: opt_str(json, "pull_request.head.repo.clone_url")
+            .or_else(|| opt_str(json, "pull_request.head.repo.git_http_url"))
+            .map(str::to_owned),
         url: opt_str(json, "pull_request.html_url").map(str::to_owned),
         draft: opt_bool(json, "pull_request.draft").unwrap_or(false),
         author: first_str(

@@ -122,6 +122,7 @@ fn pull_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
         source_repo: opt_str(json, "pull_request.head.repo.full_name")
             .unwrap_or(repo)
             .to_owned(),
+        source_clone_url: opt_str(json, "pull_request.head.repo.clone_url").map(str::to_owned),
         url: opt_str(json, "pull_request.html_url").map(str::to_owned),
         draft: opt_bool(json, "pull_request.draft").unwrap_or(false),
         author: opt_str(json, "pull_request.user.login").map(str::to_owned),

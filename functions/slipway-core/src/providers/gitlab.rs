@@ -146,6 +146,7 @@ fn merge_request(json: &Value) -> Result<MergeRequestEvent, EventError> {
         source_repo: opt_str(json, "object_attributes.source.path_with_namespace")
             .unwrap_or(repo)
             .to_owned(),
+        source_clone_url: opt_str(json, "object_attributes.source.git_http_url").map(str::to_owned),
         url: opt_str(json, "object_attributes.url").map(str::to_owned),
         draft: opt_bool(json, "object_attributes.draft").unwrap_or(false)
             || opt_bool(json, "object_attributes.work_in_progress").unwrap_or(false),

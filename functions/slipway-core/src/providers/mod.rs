@@ -12,6 +12,7 @@
 mod api;
 mod bitbucket;
 mod codeup;
+mod commits;
 mod gitea;
 mod gitee;
 mod github;
@@ -23,6 +24,7 @@ pub use api::{
     ApiError, CommitState, CommitStatus, RepoApi, decode_file, file_request,
     interpret_status_response, status_request,
 };
+pub use commits::{commit_request, decode_commit};
 
 use std::fmt;
 
@@ -323,6 +325,9 @@ pub struct MergeRequestEvent {
     pub head_sha: String,
     /// Source repository, `owner/name` (differs from `repo` for forks).
     pub source_repo: String,
+    /// HTTPS clone URL of the source repository, where the payload has one
+    /// (Bitbucket: derived from its full name, as for pushes).
+    pub source_clone_url: Option<String>,
     /// Web page of the request.
     pub url: Option<String>,
     /// Marked as draft / work in progress.

@@ -32,6 +32,7 @@ fn waiting_run(required: u32, ttl_ms: u64) -> RunRecord {
         pipeline_ref: None,
         actor: Some("alice".into()),
         delivery_id: None,
+        source: None,
     };
     let pipeline = Pipeline::parse(PIPELINE).unwrap();
     let mut run = RunRecord::new("shop", 1, trigger, PipelineSource::Read(pipeline), 0);

@@ -318,6 +318,7 @@ mod tests {
             pipeline_ref: None,
             actor: None,
             delivery_id: None,
+            source: None,
         };
         let pipeline =
             Pipeline::parse("[stages.unit]\nkind = \"build\"\nservice = \"ci\"\njob = \"unit\"\n")

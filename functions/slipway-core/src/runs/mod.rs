@@ -19,6 +19,7 @@ mod claims;
 pub mod index;
 mod ok_to_test;
 mod outcomes;
+mod source;
 mod store;
 mod transitions;
 
@@ -34,6 +35,7 @@ pub use approvals::{ApprovalGate, Decided, Decision, DecisionError, GatePolicy, 
 pub use claims::{Begin, EVENT_LEASE_MS, EventClaim, EventClaims};
 pub use ok_to_test::{OK_TO_TEST_TTL_MS, OkGrant, OkToTest};
 pub use outcomes::{BranchOutcome, BranchOutcomes};
+pub use source::{ChangeSource, is_full_sha};
 pub use store::{BuildIndex, BuildRef, RunStore, StoreError, event_hash};
 pub use transitions::{PipelineSource, TransitionError};
 
@@ -126,6 +128,10 @@ pub struct RunTrigger {
     pub actor: Option<String>,
     /// Provider delivery id of the webhook.
     pub delivery_id: Option<String>,
+    /// For a merge request from another repository (a fork): where its
+    /// commit comes from. `None` for a change inside `repo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ChangeSource>,
 }
 
 /// An image a stage reported.

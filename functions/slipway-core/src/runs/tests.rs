@@ -33,6 +33,7 @@ fn trigger() -> RunTrigger {
         pipeline_ref: None,
         actor: None,
         delivery_id: None,
+        source: None,
     }
 }
 

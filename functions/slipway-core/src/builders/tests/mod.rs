@@ -9,6 +9,7 @@ use super::trigger::BuildJob;
 use crate::ports::{Clock, HttpClient, HttpError, HttpRequest, HttpResponse};
 
 mod config_tests;
+mod fork_tests;
 mod interpret_tests;
 mod junit_tests;
 mod request_tests;
@@ -98,6 +99,10 @@ pub(super) fn job<'a>(
         repo: "acme/app",
         clone_url: Some("https://github.com/acme/app.git"),
         git_ref: "refs/heads/main",
+        source_repo: "acme/app",
+        source_clone_url: Some("https://github.com/acme/app.git"),
+        source_ref: "refs/heads/main",
+        target_branch: None,
         commit: "0123456789abcdef0123456789abcdef01234567",
         run_id: "run-42",
         stage: "build",

@@ -40,12 +40,14 @@ fn jenkins_build_with_parameters() {
     );
     assert_eq!(form["SLIPWAY_REF"], "refs/heads/main");
     assert_eq!(form["SLIPWAY_REPO"], "acme/app");
+    assert_eq!(form["SLIPWAY_SOURCE_REPO"], "acme/app");
+    assert_eq!(form["SLIPWAY_SOURCE_REF"], "refs/heads/main");
     assert_eq!(
         form["SLIPWAY_CALLBACK_URL"],
         "https://slipway.example.com/callback?x=1&y=2"
     );
     assert_eq!(form["SLIPWAY_CALLBACK_TOKEN"], CALLBACK_TOKEN);
-    assert_eq!(form.len(), 9);
+    assert_eq!(form.len(), 11);
 }
 
 #[test]
@@ -125,6 +127,7 @@ fn github_workflow_dispatch() {
         serde_json::json!({
             "run": "run-42", "stage": "build", "attempt": 1, "repo": "acme/app",
             "ref": "refs/heads/main", "commit": "0123456789abcdef0123456789abcdef01234567",
+            "source_repo": "acme/app", "source_ref": "refs/heads/main",
             "callback_url": "https://slipway.example.com/callback?x=1&y=2",
             "callback_token": CALLBACK_TOKEN,
         })
@@ -233,7 +236,7 @@ fn gitlab_pipeline_trigger() {
     assert_eq!(vars["SLIPWAY_ATTEMPT"], "1");
     assert_eq!(vars["SLIPWAY_REF"], "refs/heads/feature/x");
     assert_eq!(vars["SLIPWAY_CALLBACK_TOKEN"], CALLBACK_TOKEN);
-    assert_eq!(vars.len(), 9);
+    assert_eq!(vars.len(), 11);
 }
 
 #[test]
@@ -305,6 +308,8 @@ fn tekton_pipeline_run() {
     assert_eq!(params["slipway-stage"], "Build & Test");
     assert_eq!(params["slipway-attempt"], "2");
     assert_eq!(params["slipway-repo"], "acme/app");
+    assert_eq!(params["slipway-source-repo"], "acme/app");
+    assert_eq!(params["slipway-source-ref"], "refs/heads/main");
     assert_eq!(
         params["slipway-callback-url"],
         "https://slipway.example.com/callback?x=1&y=2"
@@ -327,6 +332,7 @@ fn tekton_minimal_and_reserved() {
     let p = params(&[]);
     let mut j = job(&svc, "build", &p);
     j.clone_url = None;
+    j.source_clone_url = None;
     let body = json_of(&trigger_request(&j, Some(SECRET)).unwrap());
     assert!(body["spec"].get("taskRunTemplate").is_none());
     assert!(body["spec"].get("workspaces").is_none());
@@ -380,6 +386,8 @@ fn http_trigger() {
             "run": "run-42", "stage": "build", "attempt": 1, "repo": "acme/app",
             "ref": "refs/heads/main", "commit": "0123456789abcdef0123456789abcdef01234567",
             "clone_url": "https://github.com/acme/app.git", "params": {"k": "v"},
+            "source_repo": "acme/app", "source_ref": "refs/heads/main",
+            "source_clone_url": "https://github.com/acme/app.git",
             "callback": {"url": "https://slipway.example.com/callback?x=1&y=2",
                          "token": CALLBACK_TOKEN},
         })

@@ -9,7 +9,8 @@ use crate::runs::{ImageArtifact, Report, RunRecord, StageStatus};
 
 /// Tries of a status or notice before it is given up (logged).
 const MAX_NOTICE_TRIES: u32 = 5;
-/// Tries of reading the pipeline file before the run fails.
+/// Tries of reading the pipeline file (or looking up the commit's full
+/// hash) before the run fails.
 const MAX_PIPELINE_TRIES: u32 = 8;
 
 /// What carrying out one effect came to.
@@ -24,6 +25,8 @@ pub enum Outcome {
         /// What went wrong (no secrets).
         error: String,
     },
+    /// The commit's full hash, or why there is none (no such commit).
+    CommitResolved(Result<String, String>),
     /// The pipeline file: found and parsed, absent, or invalid.
     PipelineRead(Result<Option<Pipeline>, String>),
     /// The build service accepted the build.
@@ -72,6 +75,10 @@ pub fn apply(run: &mut RunRecord, claim: &Claimed, outcome: &Outcome, now_ms: u6
             run.intents.release(claim);
         }
         Outcome::Retry { at_ms, error } => retry(run, claim, &effect, *at_ms, error, now_ms),
+        Outcome::CommitResolved(found) => {
+            run.intents.finish(claim);
+            run.commit_looked_up(found.clone(), now_ms);
+        }
         Outcome::PipelineRead(read) => {
             run.intents.finish(claim);
             run.pipeline_read(read.clone(), now_ms);
@@ -134,8 +141,8 @@ pub fn apply(run: &mut RunRecord, claim: &Claimed, outcome: &Outcome, now_ms: u6
 }
 
 /// A temporary failure: try again later, unless the effect is out of
-/// tries (a build trigger after the stage's retries, the pipeline file
-/// after [`MAX_PIPELINE_TRIES`], a status or notice after
+/// tries (a build trigger after the stage's retries, the pipeline file or
+/// the commit lookup after [`MAX_PIPELINE_TRIES`], a status or notice after
 /// [`MAX_NOTICE_TRIES`], which is then dropped).
 fn retry(
     run: &mut RunRecord,
@@ -151,7 +158,7 @@ fn retry(
             .as_ref()
             .and_then(|p| p.stage(stage))
             .map_or(1, |s| s.retries + 1),
-        Effect::ReadPipeline => MAX_PIPELINE_TRIES,
+        Effect::ReadPipeline | Effect::ResolveCommit => MAX_PIPELINE_TRIES,
         Effect::Status { .. }
         | Effect::Notify { .. }
         | Effect::Reply { .. }
@@ -182,6 +189,15 @@ fn retry(
         Effect::ReadPipeline => {
             run.pipeline_read(
                 Err(format!("cannot read the pipeline file: {error}")),
+                now_ms,
+            );
+        }
+        Effect::ResolveCommit => {
+            run.commit_looked_up(
+                Err(format!(
+                    "cannot look up commit {}: {error}",
+                    run.trigger.commit
+                )),
                 now_ms,
             );
         }

@@ -5,6 +5,8 @@ use crate::notify::NotifyOn;
 /// One side effect of a run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Effect {
+    /// Look the run's abbreviated commit up, for its full hash.
+    ResolveCommit,
     /// Read the pipeline file at the run's commit.
     ReadPipeline,
     /// Start a build stage's attempt on its build service.
@@ -68,11 +70,12 @@ fn on_name(on: NotifyOn) -> &'static str {
 }
 
 impl Effect {
-    /// The intent id: `pipeline`, `trigger/{stage}/{attempt}`,
+    /// The intent id: `commit`, `pipeline`, `trigger/{stage}/{attempt}`,
     /// `deploy/…`, `poll/…`, `status/{context}`, `outcome`,
     /// `notify/{on}/{target}`, `reply/{index}`, `ask/{stage}/{attempt}/{target}`.
     pub fn id(&self) -> String {
         match self {
+            Effect::ResolveCommit => "commit".into(),
             Effect::ReadPipeline => "pipeline".into(),
             Effect::Trigger { stage, attempt } => format!("trigger/{stage}/{attempt}"),
             Effect::Deploy { stage, attempt } => format!("deploy/{stage}/{attempt}"),
@@ -108,6 +111,7 @@ impl Effect {
             Some((stage.to_owned(), attempt.parse().ok()?))
         };
         Some(match kind {
+            "commit" => Effect::ResolveCommit,
             "pipeline" => Effect::ReadPipeline,
             "outcome" => Effect::RecordOutcome,
             "trigger" => {
@@ -161,6 +165,7 @@ mod tests {
     #[test]
     fn ids_round_trip() {
         for effect in [
+            Effect::ResolveCommit,
             Effect::ReadPipeline,
             Effect::Trigger {
                 stage: "unit/test".into(),

@@ -90,7 +90,12 @@ pub fn plan_run(
     mode: Mode,
 ) -> Vec<Claimed> {
     let mut wanted = BTreeSet::new();
-    if run.awaiting_pipeline() {
+    // Nothing reads at, or reports on, an abbreviated commit: its full
+    // hash comes first.
+    let commit_known = run.trigger.commit_resolved();
+    if run.awaiting_commit() {
+        wanted.insert(Effect::ResolveCommit);
+    } else if run.awaiting_pipeline() {
         wanted.insert(Effect::ReadPipeline);
     }
     run.expire_hold(now_ms);
@@ -100,7 +105,7 @@ pub fn plan_run(
         due_polls(run, settings, now_ms, &mut wanted);
         due_asks(run, settings, &mut wanted);
     }
-    if settings.post_statuses {
+    if settings.post_statuses && commit_known {
         for status in desired_statuses(run, &settings.public_base) {
             if run.posted.get(&status.context) != Some(&super::statuses::key(&status)) {
                 wanted.insert(Effect::Status {
@@ -278,3 +283,7 @@ fn due_notices(run: &RunRecord, settings: &RunSettings, wanted: &mut BTreeSet<Ef
         }
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -134,6 +134,7 @@ impl World {
             pipeline_ref: None,
             actor: Some("alice".into()),
             delivery_id: None,
+            source: None,
         };
         let pipeline = Pipeline::parse(PIPELINE).expect("pipeline");
         let mut run = RunRecord::new(app, number, trigger, PipelineSource::Read(pipeline), 1_000);

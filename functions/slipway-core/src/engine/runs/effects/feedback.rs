@@ -37,9 +37,12 @@ where
         return Outcome::Posted(key);
     };
     let api = repo_api(deps, provider).await;
-    let Some(request) =
-        providers::status_request(&api, &run.trigger.repo, &run.trigger.commit, &status)
-    else {
+    let Some(request) = providers::status_request(
+        &api,
+        run.trigger.commit_repo(),
+        &run.trigger.commit,
+        &status,
+    ) else {
         // The provider has no status API (Gitee).
         return Outcome::Posted(key);
     };

@@ -58,6 +58,7 @@ where
         return (Outcome::Noticed, Vec::new());
     };
     let outcome = match &effect {
+        Effect::ResolveCommit => resolve_commit(deps, run, claim).await,
         Effect::ReadPipeline => read_pipeline(deps, run, claim).await,
         Effect::Trigger { stage, attempt } => {
             build::trigger(deps, run, stage, *attempt, claim).await
@@ -95,15 +96,13 @@ where
     ) else {
         return Outcome::PipelineRead(Err(format!("app {} is no longer configured", run.app)));
     };
+    let (read_repo, read_at) = run.trigger.pipeline_location();
     let read = repo::read_pipeline(
         deps,
         provider,
-        &run.trigger.repo,
+        read_repo,
         &app.pipeline_path,
-        run.trigger
-            .pipeline_ref
-            .as_deref()
-            .unwrap_or(&run.trigger.commit),
+        read_at,
         repo::PROVIDER_CALL_TIMEOUT_MS,
     )
     .await;
@@ -114,6 +113,35 @@ where
         }
         Ok(PipelineFile::Missing) => Outcome::PipelineRead(Ok(None)),
         Ok(PipelineFile::Invalid(why)) => Outcome::PipelineRead(Err(why)),
+        Err(error) => retry_later(deps.clock, claim, error),
+    }
+}
+
+/// Looks the run's abbreviated commit up where it lives: the full hash, a
+/// clear failure when the provider has no such commit, or a retry.
+async fn resolve_commit<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    claim: &Claimed,
+) -> Outcome
+where
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let Some(provider) = Provider::from_path_segment(&run.trigger.provider) else {
+        return Outcome::CommitResolved(Err(format!(
+            "unknown provider {:?}",
+            run.trigger.provider
+        )));
+    };
+    let repo = run.trigger.commit_repo();
+    let commit = &run.trigger.commit;
+    match repo::resolve_commit(deps, provider, repo, commit).await {
+        Ok(Some(full)) => Outcome::CommitResolved(Ok(full)),
+        Ok(None) => Outcome::CommitResolved(Err(format!(
+            "commit {commit} does not exist in {repo} (or the token cannot see it)"
+        ))),
         Err(error) => retry_later(deps.clock, claim, error),
     }
 }
