@@ -126,6 +126,20 @@ impl FakeGit {
         r.tags.insert(name.to_owned(), sha.to_owned());
     }
 
+    /// Opens pull request `number` into `repo` from `source_repo` at
+    /// `head_sha`: the target then knows the head as a commit and under
+    /// `refs/pull/N/head` (`refs/merge-requests/N/head`), as GitHub,
+    /// GitLab, Gitea and Gitee keep it, and the GitHub contents API of
+    /// the target serves the fork's files at it, if the fork has that
+    /// commit. (Bitbucket Cloud keeps no such ref: do not use this there.)
+    pub fn add_pull_request(&self, repo: &str, number: u64, source_repo: &str, head_sha: &str) {
+        let mut state = self.state.lock().unwrap();
+        let r = state.repo_mut(repo);
+        r.commits.insert(head_sha.to_owned());
+        r.pulls
+            .insert(number, (source_repo.to_owned(), head_sha.to_owned()));
+    }
+
     /// Sets the default branch (used when a file request has no `ref`;
     /// `main` unless set).
     pub fn set_default_branch(&self, repo: &str, name: &str) {

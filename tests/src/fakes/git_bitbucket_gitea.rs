@@ -33,15 +33,19 @@ pub(crate) fn bitbucket(state: &mut GitState, req: &Request) -> Response {
     enum Route<'a> {
         Src(&'a str, &'a [&'a str]),
         Status(&'a str),
+        Commit(&'a str),
     }
     let route = match &seg[1..] {
         ["repositories", _, _, "src", commit, rest @ ..] => Route::Src(commit, rest),
+        ["repositories", _, _, "commit", commit] | ["repositories", _, _, "commit", commit, ""] => {
+            Route::Commit(commit)
+        }
         ["repositories", _, _, "commit", sha, "statuses", "build"]
         | ["repositories", _, _, "commit", sha, "statuses", "build", ""] => Route::Status(sha),
         _ => return bb_error(404, "Resource not found"),
     };
     let allowed = match route {
-        Route::Src(..) => ["GET", "HEAD"].contains(&m),
+        Route::Src(..) | Route::Commit(_) => ["GET", "HEAD"].contains(&m),
         Route::Status(_) => m == "POST",
     };
     if !allowed {
@@ -69,9 +73,35 @@ pub(crate) fn bitbucket(state: &mut GitState, req: &Request) -> Response {
         return bb_error(404, BB_NO_ACCESS);
     };
     match route {
+        Route::Commit(commit) => {
+            let reference = decode_segment(commit).unwrap_or_default();
+            match bb_commit(repo, &reference) {
+                Some(full) => {
+                    let api = format!(
+                        "{}/2.0/repositories/{}/commit/{full}",
+                        state.base, repo.full_name
+                    );
+                    Response::json(
+                        200,
+                        &json!({ "type": "commit", "hash": full, "message": "fake commit\n",
+                                 "date": now_rfc3339(), "parents": [],
+                                 "repository": { "type": "repository", "full_name": repo.full_name },
+                                 "links": { "self": { "href": api } } }),
+                    )
+                }
+                None => bb_error(404, &format!("Commit not found: {reference}")),
+            }
+        }
         Route::Src(commit, rest) => {
             let reference = decode_segment(commit).unwrap_or_default();
-            let Some(commit) = repo.resolve(&reference) else {
+            // Bitbucket resolves an abbreviated hash in a `src` read as it
+            // does any revision (CI systems that read the pipeline file at
+            // a pull request's 12-character hash rely on it), so this
+            // does too; commit statuses are stricter (see below).
+            let Some(commit) = repo
+                .resolve(&reference)
+                .or_else(|| bb_commit(repo, &reference))
+            else {
                 return bb_error(404, "Commit not found");
             };
             let path = decoded_path(rest).unwrap_or_default();
@@ -93,6 +123,24 @@ pub(crate) fn bitbucket(state: &mut GitState, req: &Request) -> Response {
             }
         }
         Route::Status(sha) => bitbucket_status(state, req, sha),
+    }
+}
+
+/// The full hash of the one known commit `reference` names: the whole
+/// hash, or an abbreviation of at least 7 characters that no other commit
+/// shares (an ambiguous one is not found, as Git would not resolve it).
+fn bb_commit(repo: &super::git_state::Repo, reference: &str) -> Option<String> {
+    if reference.len() < 7 || !reference.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let lower = reference.to_ascii_lowercase();
+    let mut found = repo
+        .commits
+        .iter()
+        .filter(|c| c.to_ascii_lowercase().starts_with(&lower));
+    match (found.next(), found.next()) {
+        (Some(one), None) => Some(one.clone()),
+        _ => None,
     }
 }
 
@@ -133,8 +181,11 @@ fn bitbucket_status(state: &mut GitState, req: &Request, sha: &str) -> Response 
         return bb_field_error("url", "Enter a valid URL.");
     }
     let repo = state.repo(&full).expect("checked");
+    // Only a full hash: a status is kept under the hash it was posted at,
+    // and the pull request shows those of its full head hash; Slipway must
+    // never post at the 12-character abbreviation of a pull-request payload.
     if !repo.commits.contains(sha) {
-        return bb_error(404, "Commit not found");
+        return bb_error(404, &format!("Commit not found: {sha}"));
     }
     let full = repo.full_name.clone();
     let key = body["key"]

@@ -136,6 +136,14 @@ fn contents(state: &GitState, req: &Request, full: &str, rest: &[&str]) -> Respo
         .to_ascii_lowercase();
     let base = &state.base;
     let o_r = &repo.full_name;
+    // A fork's pull request head is served by the target, from the fork's tree.
+    let Some(repo) = state.tree_repo(repo, &commit) else {
+        return error(
+            404,
+            &format!("No commit found for the ref {git_ref}"),
+            DOC_CONTENTS,
+        );
+    };
     if let Some(bytes) = repo.file(&commit, &path) {
         if accept.contains("vnd.github.raw") || accept.contains("vnd.github.v3.raw") {
             return Response::bytes(

@@ -17,6 +17,10 @@ pub(crate) struct Repo {
     pub workflows: BTreeMap<String, Workflow>,
     pub trigger_tokens: BTreeSet<String>,
     pub next_pipeline_iid: u64,
+    /// Pull requests into this repository: number → (source repository,
+    /// head commit), the head kept under `refs/pull/N/head` (GitHub,
+    /// Gitea, Gitee) and `refs/merge-requests/N/head` (GitLab).
+    pub pulls: BTreeMap<u64, (String, String)>,
 }
 
 /// A GitHub Actions workflow file registered in a repository.
@@ -40,6 +44,9 @@ impl Repo {
         if self.commits.contains(reference) {
             return Some(reference.to_owned());
         }
+        if let Some(head) = self.pull_head(reference) {
+            return Some(head);
+        }
         let short = reference
             .strip_prefix("refs/")
             .unwrap_or(reference)
@@ -58,6 +65,17 @@ impl Repo {
             .get(reference)
             .or_else(|| self.tags.get(reference))
             .cloned()
+    }
+
+    /// The head commit `refs/pull/N/head` (or `refs/merge-requests/N/head`) names.
+    fn pull_head(&self, reference: &str) -> Option<String> {
+        let short = reference.strip_prefix("refs/").unwrap_or(reference);
+        let number = short
+            .strip_prefix("pull/")
+            .or_else(|| short.strip_prefix("merge-requests/"))?
+            .strip_suffix("/head")?;
+        let (_, sha) = self.pulls.get(&number.parse().ok()?)?;
+        Some(sha.clone())
     }
 
     /// Whether `name` is a registered branch or tag (short or `refs/...` form).
@@ -203,10 +221,26 @@ impl GitState {
                     workflows: BTreeMap::new(),
                     trigger_tokens: BTreeSet::new(),
                     next_pipeline_iid: 0,
+                    pulls: BTreeMap::new(),
                 },
             );
         }
         self.repos.get_mut(&key).expect("just inserted")
+    }
+
+    /// The repository whose tree commit `commit` of `repo` is: `repo`, or
+    /// for the head of a pull request from a fork, the fork, if the fork
+    /// has that commit (GitHub fetches the head into the target under
+    /// `refs/pull/N/head`; the fork's files exist only at the fork's
+    /// commits).
+    pub fn tree_repo<'a>(&'a self, repo: &'a Repo, commit: &str) -> Option<&'a Repo> {
+        if repo.files.contains_key(commit) {
+            return Some(repo);
+        }
+        match repo.pulls.values().find(|(_, head)| head == commit) {
+            Some((source, _)) => self.repo(source).filter(|r| r.commits.contains(commit)),
+            None => Some(repo),
+        }
     }
 
     /// The repository with numeric id `id`.

@@ -323,6 +323,10 @@ mod tests {
         );
         assert_eq!(m.source_repo, "team_name/repo_name");
         assert_eq!(
+            m.source_clone_url.as_deref(),
+            Some("https://bitbucket.org/team_name/repo_name.git")
+        );
+        assert_eq!(
             m.url.as_deref(),
             Some("https://api.bitbucket.org/pullrequest_id")
         );

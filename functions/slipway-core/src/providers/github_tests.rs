@@ -192,6 +192,10 @@ fn documented_pull_requests() {
     assert_eq!(opened.head_sha, "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
     assert_eq!(opened.source_repo, "Codertocat/Hello-World");
     assert_eq!(
+        opened.source_clone_url.as_deref(),
+        Some("https://github.com/Codertocat/Hello-World.git")
+    );
+    assert_eq!(
         opened.url.as_deref(),
         Some("https://github.com/Codertocat/Hello-World/pull/2")
     );

@@ -150,6 +150,10 @@ fn documented_merge_request() {
     assert_eq!(m.head_sha, "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
     assert_eq!(m.source_repo, "awesome_space/awesome_project");
     assert_eq!(
+        m.source_clone_url.as_deref(),
+        Some("http://example.com/awesome_space/awesome_project.git")
+    );
+    assert_eq!(
         m.url.as_deref(),
         Some("http://example.com/diaspora/merge_requests/1")
     );

@@ -78,6 +78,11 @@ pub fn apply(run: &mut RunRecord, claim: &Claimed, outcome: &Outcome, now_ms: u6
         Outcome::CommitResolved(found) => {
             run.intents.finish(claim);
             run.commit_looked_up(found.clone(), now_ms);
+            // The pipeline read is wanted in the same write, so the run
+            // never looks settled between the two steps.
+            if run.awaiting_pipeline() {
+                run.intents.want(&Effect::ReadPipeline.id(), now_ms);
+            }
         }
         Outcome::PipelineRead(read) => {
             run.intents.finish(claim);
