@@ -53,6 +53,8 @@ mod tests_docker;
 #[cfg(test)]
 mod tests_git;
 #[cfg(test)]
+mod tests_git_forks;
+#[cfg(test)]
 mod tests_github;
 #[cfg(test)]
 mod tests_kubernetes;
