@@ -32,6 +32,34 @@ pub enum Command {
     /// Check `spin.toml`, the control-plane configuration and pipeline
     /// files offline; exit 1 on any error.
     Check(CheckArgs),
+    /// Print what Slipway would do with a recorded webhook delivery and a
+    /// pipeline file, without calling or writing anything.
+    Replay(ReplayArgs),
+}
+
+/// `slipway replay`.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The recorded delivery: the request as sent (request line optional,
+    /// headers, blank line, body) or a delivery from GitHub's API.
+    #[arg(long)]
+    pub delivery: PathBuf,
+    /// The provider (default: from the delivery's `/hooks/<provider>`).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// The pipeline file as it would be read.
+    #[arg(long)]
+    pub pipeline: Option<PathBuf>,
+    /// The application manifest (locates the default configuration).
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    pub from: PathBuf,
+    /// The control-plane configuration (default: `config/slipway.toml`
+    /// beside the manifest).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
 }
 
 /// `slipway check`.
@@ -257,7 +285,7 @@ mod tests {
         let cli = Cli::parse_from([&["slipway", "up"], args].concat());
         match cli.command {
             Command::Up(args) => *args,
-            Command::Build(_) | Command::Manifest(_) | Command::Check(_) => {
+            Command::Build(_) | Command::Manifest(_) | Command::Check(_) | Command::Replay(_) => {
                 unreachable!("parsed `up`")
             }
         }

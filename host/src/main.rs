@@ -15,6 +15,7 @@ mod limits;
 mod manifest;
 mod manifest_sync;
 mod outbound;
+mod replay_cmd;
 mod routes;
 mod server;
 mod spin_headers;
@@ -50,6 +51,7 @@ fn main() -> std::process::ExitCode {
             }
             // Problems found are printed; the exit status says there were some.
             cli::Command::Check(args) => check_cmd::run(&args),
+            cli::Command::Replay(args) => replay_cmd::run(&args),
         }
     });
     match result {

@@ -1,9 +1,12 @@
 //! `POST /hooks/{provider}`: a git provider's webhook starts a pipeline run
 //! (or, for build status events, completes a stage). A thin adapter: the
 //! work is `slipway_core::entry::webhook::handle_webhook`; the run is
-//! reconciled after the response.
+//! reconciled after the response. `POST /api/dry-run` (here because only
+//! this component holds the webhook secrets) says what a delivery would do
+//! without doing it: `slipway_core::entry::dry_run::api`.
 
 use serde_json::json;
+use slipway_core::entry::dry_run::api::{MAX_DRY_RUN_BYTES, handle_dry_run};
 use slipway_core::entry::webhook::{self, MAX_BODY_BYTES};
 use slipway_spin::app::{self, App};
 use slipway_spin::request;
@@ -13,6 +16,9 @@ use spin_sdk::http::{IntoResponse, Method, Request};
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     if request.method() != Method::POST {
         return Ok(request::json(405, &json!({ "error": "use POST" })));
+    }
+    if request.uri().path() == "/api/dry-run" {
+        return Ok(dry_run(request).await);
     }
     let provider = request::path_param(&request, "provider");
     let headers = request::headers(&request);
@@ -26,4 +32,18 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     };
     let handled = webhook::handle_webhook(&app.deps(), &provider, &headers, &body).await;
     Ok(app::respond(app, handled))
+}
+
+/// `POST /api/dry-run`.
+async fn dry_run(request: Request) -> app::JsonResponse {
+    let headers = request::headers(&request);
+    let body = match request::body_or_reply(request, MAX_DRY_RUN_BYTES).await {
+        Ok(b) => b,
+        Err(reply) => return reply,
+    };
+    let app = match App::load().await {
+        Ok(app) => app,
+        Err(reply) => return reply,
+    };
+    app::reply(handle_dry_run(&app.deps(), &headers, &body).await)
 }

@@ -9,7 +9,8 @@
 //!   `git-hooks`, `callbacks`, `runs-api`, `deploy`, `chatops`): the
 //!   callback secret, provider, build-service and platform tokens, chat
 //!   notice and reply credentials, and the hosts they are used with;
-//! - **api** (`runs-api`, `deploy`): the API tokens' hashes;
+//! - **api** (`runs-api`, `deploy`, `web`, and `git-hooks` for
+//!   `/api/dry-run`): the API tokens' hashes;
 //! - **chat** (`chatops`): the chat platforms' request-signing secrets;
 //! - **sessions** (`web`, `runs-api`, `deploy`, `chatops`): the secret web
 //!   sessions and sign-in links are signed with.
@@ -46,7 +47,10 @@ pub enum Capability {
 /// Each component of `spin.toml` and its capabilities.
 pub const COMPONENTS: [(&str, &[Capability]); 7] = [
     ("health", &[]),
-    ("git-hooks", &[Capability::Webhooks, Capability::Engine]),
+    (
+        "git-hooks",
+        &[Capability::Webhooks, Capability::Engine, Capability::Api],
+    ),
     ("callbacks", &[Capability::Engine]),
     (
         "runs-api",
@@ -262,7 +266,8 @@ hash_secret = "token_ops"
         let hooks = &needs["git-hooks"];
         assert!(hooks.variables.contains("github_webhook_secret"));
         assert!(hooks.variables.contains("billing_hook"));
-        assert!(!hooks.variables.contains("token_ops"));
+        // API token hashes, for `/api/dry-run`; no chat secrets.
+        assert!(hooks.variables.contains("token_ops"));
         assert!(!hooks.variables.contains("slack_signing_secret"));
         let callbacks = &needs["callbacks"];
         assert!(!callbacks.variables.contains("github_webhook_secret"));

@@ -20,6 +20,7 @@ mod build_events;
 pub mod callback;
 pub mod chat;
 pub mod deploy_api;
+pub mod dry_run;
 mod jenkins_notification;
 pub mod ok_to_test;
 pub mod result;
