@@ -19,57 +19,133 @@ pub const GITHUB: Provider = Provider {
     repo_paths: &["Codertocat/Hello-World", "Octocoders/Hello-World"],
     sign: webhooks::github,
     cases: &[
-        Case::new("push to a branch", PUSH, "push", started("refs/heads/master", "push")).set(&[
+        Case::new(
+            "push to a branch",
+            PUSH,
+            "push",
+            started("refs/heads/master", "push"),
+        )
+        .set(&[
             ("/after", Commit(0)),
             ("/head_commit/id", Commit(0)),
             ("/commits/0/id", Commit(0)),
         ]),
         // The documented tag push deletes its tag; the same payload
         // creating it instead.
-        Case::new("tag push", "github/push_tag_deleted.json", "push", started("refs/tags/simple-tag", "tag")).set(&[
+        Case::new(
+            "tag push",
+            "github/push_tag_deleted.json",
+            "push",
+            started("refs/tags/simple-tag", "tag"),
+        )
+        .set(&[
             ("/before", Zero),
             ("/after", Commit(0)),
             ("/created", Bool(true)),
             ("/deleted", Bool(false)),
         ]),
-        Case::new("branch deletion", PUSH, "push", Expect::Ignored("branch deletion (refs/heads/master)")).set(&[
+        Case::new(
+            "branch deletion",
+            PUSH,
+            "push",
+            Expect::Ignored("branch deletion (refs/heads/master)"),
+        )
+        .set(&[
             ("/before", Commit(0)),
             ("/after", Zero),
             ("/created", Bool(false)),
             ("/deleted", Bool(true)),
             ("/head_commit", Null),
         ]),
-        Case::new("tag deletion", "github/push_tag_deleted.json", "push", Expect::Ignored("tag deletion (refs/tags/simple-tag)")),
-        Case::new("pull request opened", OPENED, "pull_request", started("refs/heads/changes", "merge_request"))
-            .set(&[("/pull_request/head/sha", Commit(0))]),
-        Case::new("pull request synchronize", "github/pull_request_synchronize.json", "pull_request", started("refs/heads/changes", "merge_request"))
-            .set(&[("/after", Commit(0)), ("/pull_request/head/sha", Commit(0))]),
-        Case::new("pull request reopened", OPENED, "pull_request", started("refs/heads/changes", "merge_request"))
-            .set(&[("/action", Str("reopened")), ("/pull_request/head/sha", Commit(0))]),
-        Case::new("pull request closed", CLOSED, "pull_request", Expect::Ignored("merge request closed")),
-        Case::new("pull request merged", CLOSED, "pull_request", Expect::Ignored("merge request merged"))
-            .set(&[("/pull_request/merged", Bool(true))]),
+        Case::new(
+            "tag deletion",
+            "github/push_tag_deleted.json",
+            "push",
+            Expect::Ignored("tag deletion (refs/tags/simple-tag)"),
+        ),
+        Case::new(
+            "pull request opened",
+            OPENED,
+            "pull_request",
+            started("refs/heads/changes", "merge_request"),
+        )
+        .set(&[("/pull_request/head/sha", Commit(0))]),
+        Case::new(
+            "pull request synchronize",
+            "github/pull_request_synchronize.json",
+            "pull_request",
+            started("refs/heads/changes", "merge_request"),
+        )
+        .set(&[("/after", Commit(0)), ("/pull_request/head/sha", Commit(0))]),
+        Case::new(
+            "pull request reopened",
+            OPENED,
+            "pull_request",
+            started("refs/heads/changes", "merge_request"),
+        )
+        .set(&[
+            ("/action", Str("reopened")),
+            ("/pull_request/head/sha", Commit(0)),
+        ]),
+        Case::new(
+            "pull request closed",
+            CLOSED,
+            "pull_request",
+            Expect::Ignored("merge request closed"),
+        ),
+        Case::new(
+            "pull request merged",
+            CLOSED,
+            "pull_request",
+            Expect::Ignored("merge request merged"),
+        )
+        .set(&[("/pull_request/merged", Bool(true))]),
         // Held, with the target branch's pipeline. Its ref is not asserted:
         // a fork's source repository and ref are being reworked (issue 15,
         // forks), and `refs/heads/changes` of the base repository is not
         // where the commit lives.
-        Case::new(FORK, OPENED, "pull_request", Expect::Run(RunExpect { git_ref: None, commit: 0, kind: "merge_request", held: true })).set(&[
+        Case::new(
+            FORK,
+            OPENED,
+            "pull_request",
+            Expect::Run(RunExpect {
+                git_ref: None,
+                commit: 0,
+                kind: "merge_request",
+                held: true,
+            }),
+        )
+        .set(&[
             ("/number", Num(3)),
             ("/pull_request/number", Num(3)),
             ("/pull_request/head/sha", Commit(0)),
-            ("/pull_request/head/repo/full_name", Str("forker/Hello-World")),
+            (
+                "/pull_request/head/repo/full_name",
+                Str("forker/Hello-World"),
+            ),
             ("/pull_request/head/label", Str("forker:changes")),
             ("/pull_request/user/login", Str("forker")),
             ("/pull_request/author_association", Str("CONTRIBUTOR")),
             ("/sender/login", Str("forker")),
         ]),
-        Case::new("/ok-to-test by an untrusted person", COMMENT, "issue_comment", Expect::Ignored("forker is not trusted")).set(&[
+        Case::new(
+            "/ok-to-test by an untrusted person",
+            COMMENT,
+            "issue_comment",
+            Expect::Ignored("forker is not trusted"),
+        )
+        .set(&[
             ("/issue/number", Num(3)),
             ("/comment/user/login", Str("forker")),
             ("/comment/author_association", Str("CONTRIBUTOR")),
         ]),
-        Case::new("/ok-to-test by a trusted person", COMMENT, "issue_comment", Expect::Releases(FORK))
-            .set(&[("/issue/number", Num(3))]),
+        Case::new(
+            "/ok-to-test by a trusted person",
+            COMMENT,
+            "issue_comment",
+            Expect::Releases(FORK),
+        )
+        .set(&[("/issue/number", Num(3))]),
         Case::new(
             "pull request from a fork by a trusted author",
             OPENED,
@@ -80,7 +156,12 @@ pub const GITHUB: Provider = Provider {
                  repository's refs/heads/changes (issue 15, forks)",
             ),
         ),
-        Case::new("create (ignored)", "github/create.json", "create", Expect::Ignored("create: the matching push event carries the commit")),
+        Case::new(
+            "create (ignored)",
+            "github/create.json",
+            "create",
+            Expect::Ignored("create: the matching push event carries the commit"),
+        ),
         Case::new("ping", "github/ping.json", "ping", Expect::Ignored("ping")),
     ],
 };

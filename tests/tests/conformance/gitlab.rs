@@ -28,36 +28,77 @@ pub const GITLAB: Provider = Provider {
     ],
     sign: webhooks::gitlab,
     cases: &[
-        Case::new("push to a branch", PUSH, "Push Hook", started("refs/heads/master", "push")).set(&[
+        Case::new(
+            "push to a branch",
+            PUSH,
+            "Push Hook",
+            started("refs/heads/master", "push"),
+        )
+        .set(&[
             ("/after", Commit(0)),
             ("/checkout_sha", Commit(0)),
             ("/commits/1/id", Commit(0)),
         ]),
-        Case::new("Test delivery (a push of the default branch)", PUSH, "Push Hook", started("refs/heads/master", "push")).set(&[
+        Case::new(
+            "Test delivery (a push of the default branch)",
+            PUSH,
+            "Push Hook",
+            started("refs/heads/master", "push"),
+        )
+        .set(&[
             ("/after", Commit(0)),
             ("/checkout_sha", Commit(0)),
             ("/commits/1/id", Commit(0)),
         ]),
-        Case::new("tag push", TAG, "Tag Push Hook", started("refs/tags/v1.0.0", "tag"))
-            .set(&[("/after", Commit(0)), ("/checkout_sha", Commit(0))]),
-        Case::new("branch deletion", PUSH, "Push Hook", Expect::Ignored("branch deletion (refs/heads/master)")).set(&[
+        Case::new(
+            "tag push",
+            TAG,
+            "Tag Push Hook",
+            started("refs/tags/v1.0.0", "tag"),
+        )
+        .set(&[("/after", Commit(0)), ("/checkout_sha", Commit(0))]),
+        Case::new(
+            "branch deletion",
+            PUSH,
+            "Push Hook",
+            Expect::Ignored("branch deletion (refs/heads/master)"),
+        )
+        .set(&[
             ("/before", Commit(0)),
             ("/after", Zero),
             ("/checkout_sha", Null),
         ]),
-        Case::new("tag deletion", TAG, "Tag Push Hook", Expect::Ignored("tag deletion (refs/tags/v1.0.0)")).set(&[
+        Case::new(
+            "tag deletion",
+            TAG,
+            "Tag Push Hook",
+            Expect::Ignored("tag deletion (refs/tags/v1.0.0)"),
+        )
+        .set(&[
             ("/before", Commit(0)),
             ("/after", Zero),
             ("/checkout_sha", Null),
         ]),
         Case::new("merge request opened", MR, "Merge Request Hook", MR_RUN)
             .set(&[("/object_attributes/last_commit/id", Commit(0))]),
-        Case::new("merge request updated (new commits: oldrev)", MR, "Merge Request Hook", MR_RUN).set(&[
+        Case::new(
+            "merge request updated (new commits: oldrev)",
+            MR,
+            "Merge Request Hook",
+            MR_RUN,
+        )
+        .set(&[
             ("/object_attributes/action", Str("update")),
             ("/object_attributes/oldrev", Commit(1)),
             ("/object_attributes/last_commit/id", Commit(0)),
         ]),
-        Case::new("merge request updated (title only: no oldrev)", MR, "Merge Request Hook", Expect::Ignored("merge request action \"update\"")).set(&[
+        Case::new(
+            "merge request updated (title only: no oldrev)",
+            MR,
+            "Merge Request Hook",
+            Expect::Ignored("merge request action \"update\""),
+        )
+        .set(&[
             ("/object_attributes/action", Str("update")),
             ("/object_attributes/last_commit/id", Commit(0)),
         ]),
@@ -65,29 +106,67 @@ pub const GITLAB: Provider = Provider {
             ("/object_attributes/action", Str("reopen")),
             ("/object_attributes/last_commit/id", Commit(0)),
         ]),
-        Case::new("merge request closed", MR, "Merge Request Hook", Expect::Ignored("merge request closed")).set(&[
+        Case::new(
+            "merge request closed",
+            MR,
+            "Merge Request Hook",
+            Expect::Ignored("merge request closed"),
+        )
+        .set(&[
             ("/object_attributes/action", Str("close")),
             ("/object_attributes/state", Str("closed")),
         ]),
-        Case::new("merge request merged", MR, "Merge Request Hook", Expect::Ignored("merge request merged")).set(&[
+        Case::new(
+            "merge request merged",
+            MR,
+            "Merge Request Hook",
+            Expect::Ignored("merge request merged"),
+        )
+        .set(&[
             ("/object_attributes/action", Str("merge")),
             ("/object_attributes/state", Str("merged")),
         ]),
         // Held; its ref is not asserted (fork sources are being reworked,
         // issue 15).
-        Case::new(FORK, MR, "Merge Request Hook", Expect::Run(RunExpect { git_ref: None, commit: 0, kind: "merge_request", held: true })).set(&[
+        Case::new(
+            FORK,
+            MR,
+            "Merge Request Hook",
+            Expect::Run(RunExpect {
+                git_ref: None,
+                commit: 0,
+                kind: "merge_request",
+                held: true,
+            }),
+        )
+        .set(&[
             ("/object_attributes/iid", Num(3)),
             ("/object_attributes/last_commit/id", Commit(0)),
-            ("/object_attributes/source/path_with_namespace", Str("forker/shop-gitlab")),
+            (
+                "/object_attributes/source/path_with_namespace",
+                Str("forker/shop-gitlab"),
+            ),
             ("/object_attributes/source_project_id", Num(99)),
             ("/user/username", Str("forker")),
         ]),
-        Case::new("/ok-to-test by an untrusted person", NOTE, "Note Hook", Expect::Ignored("forker is not trusted")).set(&[
+        Case::new(
+            "/ok-to-test by an untrusted person",
+            NOTE,
+            "Note Hook",
+            Expect::Ignored("forker is not trusted"),
+        )
+        .set(&[
             ("/merge_request/iid", Num(3)),
             ("/merge_request/last_commit/id", CommitOf(FORK, 0)),
             ("/user/username", Str("forker")),
         ]),
-        Case::new("/ok-to-test by a trusted person", NOTE, "Note Hook", Expect::Releases(FORK)).set(&[
+        Case::new(
+            "/ok-to-test by a trusted person",
+            NOTE,
+            "Note Hook",
+            Expect::Releases(FORK),
+        )
+        .set(&[
             ("/merge_request/iid", Num(3)),
             ("/merge_request/last_commit/id", CommitOf(FORK, 0)),
         ]),
@@ -101,6 +180,11 @@ pub const GITLAB: Provider = Provider {
                  (issue 15, forks)",
             ),
         ),
-        Case::new("Issue Hook (ignored)", "gitlab/issue.json", "Issue Hook", Expect::Ignored("Issue Hook: not an event Slipway acts on")),
+        Case::new(
+            "Issue Hook (ignored)",
+            "gitlab/issue.json",
+            "Issue Hook",
+            Expect::Ignored("Issue Hook: not an event Slipway acts on"),
+        ),
     ],
 };

@@ -201,8 +201,8 @@ pub fn body(provider: &Provider, index: usize, case: &Case) -> Vec<u8> {
     let path = slipway_tests::workspace_root()
         .join("functions/slipway-core/tests/fixtures/providers")
         .join(case.fixture);
-    let mut text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     for documented in provider.repo_paths {
         text = text.replace(documented, &repo(provider.name));
     }
@@ -343,10 +343,19 @@ impl Check<'_> {
                 .iter()
                 .filter_map(|e| e["run"].as_str().map(str::to_owned))
                 .collect(),
-            None => self.reply["run"].as_str().map(str::to_owned).into_iter().collect(),
+            None => self.reply["run"]
+                .as_str()
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
         };
         if ids.len() != expected.len() {
-            return Err(format!("{} runs, not {}: {}", ids.len(), expected.len(), self.reply));
+            return Err(format!(
+                "{} runs, not {}: {}",
+                ids.len(),
+                expected.len(),
+                self.reply
+            ));
         }
         for (id, e) in ids.iter().zip(expected) {
             self.run_is(id, e)?;
@@ -412,14 +421,19 @@ impl Check<'_> {
             ));
         };
         if self.status != 202 || self.reply["run"] != held {
-            return Err(format!("answered {} {} (expected 202 for {held})", self.status, self.reply));
+            return Err(format!(
+                "answered {} {} (expected 202 for {held})",
+                self.status, self.reply
+            ));
         }
         let run = self.env.run(held);
         if run["ok_to_test"]["granted"]["by"].is_null() {
             return Err(format!("run {held} not granted: {run}"));
         }
         if run["stages"]["build"]["status"] != "running" {
-            return Err(format!("run {held} released but its build is not running: {run}"));
+            return Err(format!(
+                "run {held} released but its build is not running: {run}"
+            ));
         }
         Ok(())
     }
