@@ -5,13 +5,10 @@
 //! the real components; checked against the answer and the run expected.
 //!
 //! One table per provider (its module); [`harness`] runs a table against
-//! one host. A new event or provider is a row or a table. The README's
+//! one host. GitHub and GitLab have theirs; Gitee, Codeup, Bitbucket and
+//! Gitea/Forgejo are still to be written (issue 15). A new event or provider is a row or a table. The README's
 //! "What each provider's events do" describes the same behaviour.
 
-mod bitbucket;
-mod codeup;
-mod gitea;
-mod gitee;
 mod github;
 mod gitlab;
 mod harness;
@@ -24,24 +21,4 @@ fn github() {
 #[test]
 fn gitlab() {
     harness::run(&gitlab::GITLAB);
-}
-
-#[test]
-fn gitee() {
-    harness::run(&gitee::GITEE);
-}
-
-#[test]
-fn codeup() {
-    harness::run(&codeup::CODEUP);
-}
-
-#[test]
-fn bitbucket() {
-    harness::run(&bitbucket::BITBUCKET);
-}
-
-#[test]
-fn gitea() {
-    harness::run(&gitea::GITEA);
 }
