@@ -1,13 +1,14 @@
 //! GitHub: the `octokit/webhooks` examples (Codertocat/Hello-World).
 //! GitHub sends one `push` per ref, so there is no several-refs case.
 
-use super::harness::{Case, Expect, Provider, RunExpect, Val::*, started};
+use super::harness::{Case, Expect, Fixture, Provider, Val::*, held_fork, started};
+use crate::fixture;
 use slipway_tests::fakes::webhooks;
 
-const PUSH: &str = "github/push_new_branch.json";
-const OPENED: &str = "github/pull_request_opened.json";
-const CLOSED: &str = "github/pull_request_closed.json";
-const COMMENT: &str = "github/issue_comment_created.json";
+const PUSH: Fixture = fixture!("github/push_new_branch.json");
+const OPENED: Fixture = fixture!("github/pull_request_opened.json");
+const CLOSED: Fixture = fixture!("github/pull_request_closed.json");
+const COMMENT: Fixture = fixture!("github/issue_comment_created.json");
 
 /// The request from a fork by an untrusted author, and what held it.
 const FORK: &str = "pull request from a fork by an untrusted author";
@@ -34,7 +35,7 @@ pub const GITHUB: Provider = Provider {
         // creating it instead.
         Case::new(
             "tag push",
-            "github/push_tag_deleted.json",
+            fixture!("github/push_tag_deleted.json"),
             "push",
             started("refs/tags/simple-tag", "tag"),
         )
@@ -59,7 +60,7 @@ pub const GITHUB: Provider = Provider {
         ]),
         Case::new(
             "tag deletion",
-            "github/push_tag_deleted.json",
+            fixture!("github/push_tag_deleted.json"),
             "push",
             Expect::Ignored("tag deletion (refs/tags/simple-tag)"),
         ),
@@ -72,7 +73,7 @@ pub const GITHUB: Provider = Provider {
         .set(&[("/pull_request/head/sha", Commit(0))]),
         Case::new(
             "pull request synchronize",
-            "github/pull_request_synchronize.json",
+            fixture!("github/pull_request_synchronize.json"),
             "pull_request",
             started("refs/heads/changes", "merge_request"),
         )
@@ -104,18 +105,7 @@ pub const GITHUB: Provider = Provider {
         // a fork's source repository and ref are being reworked (issue 15,
         // forks), and `refs/heads/changes` of the base repository is not
         // where the commit lives.
-        Case::new(
-            FORK,
-            OPENED,
-            "pull_request",
-            Expect::Run(RunExpect {
-                git_ref: None,
-                commit: 0,
-                kind: "merge_request",
-                held: true,
-            }),
-        )
-        .set(&[
+        Case::new(FORK, OPENED, "pull_request", held_fork(Some(0))).set(&[
             ("/number", Num(3)),
             ("/pull_request/number", Num(3)),
             ("/pull_request/head/sha", Commit(0)),
@@ -158,10 +148,15 @@ pub const GITHUB: Provider = Provider {
         ),
         Case::new(
             "create (ignored)",
-            "github/create.json",
+            fixture!("github/create.json"),
             "create",
             Expect::Ignored("create: the matching push event carries the commit"),
         ),
-        Case::new("ping", "github/ping.json", "ping", Expect::Ignored("ping")),
+        Case::new(
+            "ping",
+            fixture!("github/ping.json"),
+            "ping",
+            Expect::Ignored("ping"),
+        ),
     ],
 };

@@ -3,13 +3,14 @@
 //! than three refs), so there is no several-refs case. Its "Test" button
 //! sends an ordinary Push Hook of the default branch.
 
-use super::harness::{Case, Expect, Provider, RunExpect, Val::*, started};
+use super::harness::{Case, Expect, Fixture, Provider, Val::*, held_fork, started};
+use crate::fixture;
 use slipway_tests::fakes::webhooks;
 
-const PUSH: &str = "gitlab/push.json";
-const TAG: &str = "gitlab/tag_push.json";
-const MR: &str = "gitlab/merge_request.json";
-const NOTE: &str = "gitlab/note_merge_request.json";
+const PUSH: Fixture = fixture!("gitlab/push.json");
+const TAG: Fixture = fixture!("gitlab/tag_push.json");
+const MR: Fixture = fixture!("gitlab/merge_request.json");
+const NOTE: Fixture = fixture!("gitlab/note_merge_request.json");
 const MR_RUN: Expect = started("refs/heads/ms-viewport", "merge_request");
 
 /// The request from a fork by an untrusted author.
@@ -128,18 +129,7 @@ pub const GITLAB: Provider = Provider {
         ]),
         // Held; its ref is not asserted (fork sources are being reworked,
         // issue 15).
-        Case::new(
-            FORK,
-            MR,
-            "Merge Request Hook",
-            Expect::Run(RunExpect {
-                git_ref: None,
-                commit: 0,
-                kind: "merge_request",
-                held: true,
-            }),
-        )
-        .set(&[
+        Case::new(FORK, MR, "Merge Request Hook", held_fork(Some(0))).set(&[
             ("/object_attributes/iid", Num(3)),
             ("/object_attributes/last_commit/id", Commit(0)),
             (
@@ -182,7 +172,7 @@ pub const GITLAB: Provider = Provider {
         ),
         Case::new(
             "Issue Hook (ignored)",
-            "gitlab/issue.json",
+            fixture!("gitlab/issue.json"),
             "Issue Hook",
             Expect::Ignored("Issue Hook: not an event Slipway acts on"),
         ),
