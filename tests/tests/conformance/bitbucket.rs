@@ -5,11 +5,11 @@
 //! neither has a case.
 //!
 //! Pull request payloads name their commits by 12-character
-//! abbreviations. Resolving them to full hashes is being done elsewhere
-//! (issue 15, short hashes): the cases that would start a run of a
+//! abbreviations. Resolving them to full hashes landed on main (issue
+//! 15, short hashes) as this suite was finished: the cases that would start a run of a
 //! request's commit are not sent (their expectation is written down),
-//! nor are the untrusted author's held request, whose run's commit is the
-//! abbreviation today, and the `/ok-to-test` that would release it.
+//! nor are the untrusted author's held request and the `/ok-to-test` that
+//! would release it; they are next.
 
 use super::harness::{Case, Expect, Fixture, Provider, RunExpect, Val::*, started};
 use crate::fixture;
@@ -41,6 +41,7 @@ const SHORT_HASH: &str = "starts a run of the request's head at its full 40-digi
 pub const BITBUCKET: Provider = Provider {
     name: "bitbucket",
     index: 5,
+    fork: "forker/repo_name",
     repo_paths: &["team_name/repo_name"],
     sign: webhooks::bitbucket,
     cases: &[
@@ -145,18 +146,17 @@ pub const BITBUCKET: Provider = Provider {
             Expect::Ignored("merge request merged"),
         )
         .set(&[("/pullrequest/state", Str("MERGED"))]),
-        // Held until /ok-to-test with the target branch's pipeline, as on
-        // the other providers; but the run's commit is the abbreviation,
-        // its commit status is refused ("Commit not found") and retried
-        // until given up, and its build would be given the abbreviation.
+        // Before short hashes were resolved, this run's commit was the
+        // abbreviation and its commit status was refused ("Commit not
+        // found") until given up.
         Case::new(
             FORK,
             PR,
             "pullrequest:created",
             Expect::Pending(
                 "held for /ok-to-test, a run of the request's head at its full hash (resolved \
-                 from the 12-character `source.commit.hash`, issue 15, short hashes); today \
-                 the run's commit is the abbreviation and its pending status is refused",
+                 from the 12-character `source.commit.hash`, issue 15, short hashes); not asserted here yet: short-hash \
+                 resolution landed on main (e7188f7) as this suite was finished",
             ),
         )
         .set(&[

@@ -22,6 +22,7 @@ const FORK: &str = "pull request from a fork by an untrusted author";
 pub const GITEA: Provider = Provider {
     name: "gitea",
     index: 6,
+    fork: "forker/webhooks",
     repo_paths: &[
         "gitea/webhooks",
         "forgejo/webhooks",
@@ -138,8 +139,8 @@ pub const GITEA: Provider = Provider {
             PR,
             "pull_request",
             Expect::Pending(
-                "starts a run of the fork's commit, built from the fork's clone URL and ref; today \
-             it is built from the base repository's refs/heads/changes (issue 15, forks)",
+                "starts a run of the fork's commit, built from the fork's clone URL and ref; not asserted here yet: fork sources landed on main (e7188f7) as this suite \
+                 was finished (issue 15, forks)",
             ),
         ),
         Case::new(

@@ -21,6 +21,7 @@ const FORK: &str = "pull request from a fork by an untrusted author";
 pub const GITEE: Provider = Provider {
     name: "gitee",
     index: 3,
+    fork: "forker/gitee",
     repo_paths: &["oschina/gitee"],
     sign: webhooks::gitee_signed,
     cases: &[
@@ -156,8 +157,8 @@ pub const GITEE: Provider = Provider {
             "Merge Request Hook",
             Expect::Pending(
                 "starts a run of the fork's commit, built from the fork's clone URL and ref; \
-                 today it is built from the base repository's refs/heads/<source branch> \
-                 (issue 15, forks)",
+                 not asserted here yet: fork sources landed on main (e7188f7) as this suite \
+                 was finished (issue 15, forks)",
             ),
         ),
         // The published comment sample is on an issue; the fixture made it
