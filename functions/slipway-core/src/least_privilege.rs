@@ -134,6 +134,12 @@ fn webhooks(config: &ControlPlane) -> Needs {
     for app in config.apps.values() {
         needs.variables.extend(app.webhook_secret.clone());
     }
+    // Tekton's CloudEvents arrive at `/hooks/tekton`.
+    for service in config.build_services.values() {
+        if let crate::builders::BuildServiceConfig::Tekton(t) = service {
+            needs.variables.extend(t.events_token_secret.clone());
+        }
+    }
     needs
 }
 

@@ -110,6 +110,12 @@ pub struct TektonConfig {
     /// Name of that workspace as the Pipeline declares it (`source`).
     #[serde(default = "default_workspace")]
     pub workspace_name: String,
+    /// Name of the secret that Tekton's CloudEvents sink URL carries as
+    /// `?token=` (`/hooks/tekton?token=…`); when set, events without it
+    /// are refused. Events only ever ask for a poll, so this bounds who
+    /// can ask, not what a stage records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_token_secret: Option<String>,
 }
 
 /// `type = "http"`: a plain HTTP endpoint.

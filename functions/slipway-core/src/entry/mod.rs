@@ -5,6 +5,7 @@
 //! where the runtime allows, and the tick catches what it could not).
 //!
 //! - [`webhook`]: `POST /hooks/{provider}`
+//! - [`tekton_events`]: `POST /hooks/tekton`: Tekton's CloudEvents
 //! - [`callback`]: `POST /callbacks/{run}/{stage}`
 //! - [`retry`]: `POST /api/runs/{run}/stages/{stage}/retry`
 //! - [`tick`]: `POST /api/tick`
@@ -21,12 +22,14 @@ pub mod callback;
 pub mod chat;
 pub mod deploy_api;
 pub mod dry_run;
+mod github_builds;
 mod jenkins_notification;
 pub mod ok_to_test;
 pub mod result;
 pub mod retry;
 pub mod runs_read;
 pub mod session_auth;
+pub mod tekton_events;
 pub mod tick;
 pub mod web;
 pub mod webhook;

@@ -130,10 +130,7 @@ where
     C: Clock,
     S: Secrets,
 {
-    if matches!(
-        event,
-        ParsedEvent::WorkflowRun(_) | ParsedEvent::Pipeline(_)
-    ) {
+    if event.is_build_status() {
         return handle_build_event(deps, &event).await;
     }
     if let ParsedEvent::Comment(comment) = &event {
@@ -245,14 +242,11 @@ async fn verified_events<K, H, C, S: Secrets>(
     // The secret may be per app, so look at the (unverified) repository
     // first; nothing is trusted or written before the signature checks out.
     let parsed = providers::parse_all(provider, headers, body);
-    let repo = match parsed.as_ref().map(|events| events.first()) {
-        Ok(Some(ParsedEvent::Push(p))) => Some(p.repo.as_str()),
-        Ok(Some(ParsedEvent::MergeRequest(m))) => Some(m.repo.as_str()),
-        Ok(Some(ParsedEvent::WorkflowRun(w))) => Some(w.repo.as_str()),
-        Ok(Some(ParsedEvent::Pipeline(p))) => Some(p.repo.as_str()),
-        Ok(Some(ParsedEvent::Comment(c))) => Some(c.repo.as_str()),
-        _ => None,
-    };
+    let repo = parsed
+        .as_ref()
+        .ok()
+        .and_then(|events| events.first())
+        .and_then(ParsedEvent::repo);
     let app_config = repo.and_then(|r| deps.config.app_for(provider, r));
     let secret_name = match app_config {
         Some((_, app)) => deps.config.webhook_secret_name(provider, app),

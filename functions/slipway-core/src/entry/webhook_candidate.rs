@@ -42,7 +42,10 @@ pub(super) fn candidate(
     match event {
         ParsedEvent::Ping => Err(Reply::ignored("ping")),
         ParsedEvent::Ignored { event, reason } => Err(Reply::ignored(format!("{event}: {reason}"))),
-        ParsedEvent::WorkflowRun(_) | ParsedEvent::Pipeline(_) => {
+        ParsedEvent::WorkflowRun(_)
+        | ParsedEvent::CheckRun(_)
+        | ParsedEvent::CheckSuite(_)
+        | ParsedEvent::Pipeline(_) => {
             Err(Reply::ignored("build status events do not start runs"))
         }
         ParsedEvent::Comment(_) => Err(Reply::ignored("comments do not start runs")),

@@ -39,7 +39,8 @@ pub(super) fn parse_event(event: &str, json: &Value) -> Result<ParsedEvent, Even
         "push" => ParsedEvent::Push(push(json)?),
         "pull_request" => ParsedEvent::MergeRequest(pull_request(json)?),
         "workflow_run" => ParsedEvent::WorkflowRun(workflow_run(json)?),
-        "check_run" => ParsedEvent::WorkflowRun(check_run(json)?),
+        "check_run" => ParsedEvent::CheckRun(super::checks::check_run(json)?),
+        "check_suite" => ParsedEvent::CheckSuite(super::checks::check_suite(json)?),
         // Gitea sends PR comments as `issue_comment` too, naming them
         // `pull_request_comment` in `X-Gitea-Event-Type`.
         "issue_comment" | "pull_request_comment" => issue_comment(event, json)?,
@@ -171,21 +172,10 @@ fn workflow_run(json: &Value) -> Result<WorkflowRunEvent, EventError> {
         head_branch: opt_str(json, "workflow_run.head_branch").map(str::to_owned),
         html_url: req_str(json, "workflow_run.html_url")?.to_owned(),
         run_attempt: opt_u64(json, "workflow_run.run_attempt").unwrap_or(1),
-    })
-}
-
-fn check_run(json: &Value) -> Result<WorkflowRunEvent, EventError> {
-    Ok(WorkflowRunEvent {
-        repo: req_str(json, "repository.full_name")?.to_owned(),
-        action: req_str(json, "action")?.to_owned(),
-        id: req_u64(json, "check_run.id")?,
-        name: req_str(json, "check_run.name")?.to_owned(),
-        status: req_str(json, "check_run.status")?.to_owned(),
-        conclusion: opt_str(json, "check_run.conclusion").map(str::to_owned),
-        head_sha: req_str(json, "check_run.head_sha")?.to_owned(),
-        head_branch: opt_str(json, "check_run.check_suite.head_branch").map(str::to_owned),
-        html_url: req_str(json, "check_run.html_url")?.to_owned(),
-        run_attempt: 1,
+        event: opt_str(json, "workflow_run.event").map(str::to_owned),
+        path: opt_str(json, "workflow_run.path").map(str::to_owned),
+        workflow_id: opt_u64(json, "workflow_run.workflow_id"),
+        url: opt_str(json, "workflow_run.url").map(str::to_owned),
     })
 }
 

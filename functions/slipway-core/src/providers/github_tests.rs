@@ -345,13 +345,16 @@ fn documented_workflow_and_check_runs() {
         "https://github.com/octo-org/octo-repo/actions/runs/289782451"
     );
     assert_eq!(run.run_attempt, 1);
-    let ParsedEvent::WorkflowRun(check) = event("check_run", CHECK_RUN).expect("check") else {
+    assert_eq!(run.event.as_deref(), Some("repository_dispatch"));
+    assert_eq!(run.path.as_deref(), Some(".github/workflows/test.yml"));
+    assert_eq!(run.workflow_id, Some(2823525));
+    // A check run is one job, not the workflow run: its own type.
+    let ParsedEvent::CheckRun(check) = event("check_run", CHECK_RUN).expect("check") else {
         panic!("expected a check run")
     };
     assert_eq!(check.id, 128620228);
     assert_eq!(check.name, "Octocoders-linter");
-    assert_eq!(check.head_branch.as_deref(), Some("changes"));
-    assert_eq!(check.conclusion.as_deref(), Some("success"));
+    assert_eq!(check.workflow_run_id, None);
 }
 
 #[test]

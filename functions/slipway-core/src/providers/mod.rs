@@ -11,6 +11,7 @@
 
 mod api;
 mod bitbucket;
+pub mod checks;
 mod codeup;
 mod commits;
 mod gitea;
@@ -19,6 +20,8 @@ mod github;
 mod gitlab;
 mod payload;
 pub(crate) mod signature;
+
+pub use checks::{CheckRunEvent, CheckSuiteEvent};
 
 pub use api::{
     ApiError, CommitState, CommitStatus, RepoApi, decode_file, file_request,
@@ -234,8 +237,12 @@ pub enum ParsedEvent {
     Push(PushEvent),
     /// A pull/merge request was opened, updated, closed, merged, …
     MergeRequest(MergeRequestEvent),
-    /// A GitHub Actions workflow run (or check run) changed state.
+    /// A GitHub Actions workflow run changed state.
     WorkflowRun(WorkflowRunEvent),
+    /// A GitHub check run (one job of a workflow run) changed state.
+    CheckRun(CheckRunEvent),
+    /// A GitHub check suite (for Actions: a whole workflow run) changed state.
+    CheckSuite(CheckSuiteEvent),
     /// A GitLab CI pipeline changed state.
     Pipeline(PipelineEvent),
     /// A comment on a pull/merge request.
@@ -361,7 +368,7 @@ pub struct CommentEvent {
     pub created: bool,
 }
 
-/// A GitHub Actions workflow run (or check run) event.
+/// A GitHub Actions workflow run event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkflowRunEvent {
     /// Repository, `owner/name`.
@@ -382,8 +389,44 @@ pub struct WorkflowRunEvent {
     pub head_branch: Option<String>,
     /// Web page of the run.
     pub html_url: String,
-    /// Attempt number (1 for the first run; always 1 for check runs).
+    /// Attempt number (1 for the first run).
     pub run_attempt: u64,
+    /// What started the run (`workflow_dispatch`, `push`, …).
+    pub event: Option<String>,
+    /// The workflow file, `.github/workflows/build.yml`.
+    pub path: Option<String>,
+    /// The workflow's numeric id.
+    pub workflow_id: Option<u64>,
+    /// API URL of the run.
+    pub url: Option<String>,
+}
+
+impl ParsedEvent {
+    /// The repository the event names (before its signature is checked,
+    /// only to choose the secret to check it with).
+    pub fn repo(&self) -> Option<&str> {
+        match self {
+            ParsedEvent::Push(p) => Some(&p.repo),
+            ParsedEvent::MergeRequest(m) => Some(&m.repo),
+            ParsedEvent::WorkflowRun(w) => Some(&w.repo),
+            ParsedEvent::CheckRun(c) => Some(&c.repo),
+            ParsedEvent::CheckSuite(c) => Some(&c.repo),
+            ParsedEvent::Pipeline(p) => Some(&p.repo),
+            ParsedEvent::Comment(c) => Some(&c.repo),
+            ParsedEvent::Ping | ParsedEvent::Ignored { .. } => None,
+        }
+    }
+
+    /// Whether it reports on a build rather than on the repository.
+    pub fn is_build_status(&self) -> bool {
+        matches!(
+            self,
+            ParsedEvent::WorkflowRun(_)
+                | ParsedEvent::CheckRun(_)
+                | ParsedEvent::CheckSuite(_)
+                | ParsedEvent::Pipeline(_)
+        )
+    }
 }
 
 /// A GitLab pipeline event.

@@ -16,6 +16,7 @@
 
 mod approvals;
 mod claims;
+pub mod hints;
 pub mod index;
 mod ok_to_test;
 mod outcomes;
@@ -189,6 +190,11 @@ pub struct StageRecord {
     /// When the build service was last asked about it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_polled_at_ms: Option<u64>,
+    /// A build event said the build moved on (a job of it ended, or an
+    /// unauthenticated notice arrived): poll it now rather than after the
+    /// poll interval. Cleared by the poll that served it ([`hints`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_requested_at_ms: Option<u64>,
     /// When it started on its service.
     pub started_at_ms: Option<u64>,
     /// When it ended.
@@ -246,6 +252,7 @@ impl StageRecord {
             attempt: 1,
             trigger_calls: 0,
             last_polled_at_ms: None,
+            poll_requested_at_ms: None,
             started_at_ms: None,
             finished_at_ms: None,
             external_id: None,

@@ -47,6 +47,11 @@ fn run() -> RunRecord {
     )
 }
 
+/// A run of three build stages, for other modules' tests.
+pub(super) fn sample_run() -> RunRecord {
+    run()
+}
+
 #[test]
 fn run_ids_round_trip() {
     assert_eq!(run_id("my-app", 12), "my-app-12");

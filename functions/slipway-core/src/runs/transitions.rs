@@ -90,7 +90,7 @@ pub enum TransitionError {
     },
 }
 
-fn status_name<T: serde::Serialize>(status: &T) -> String {
+pub(super) fn status_name<T: serde::Serialize>(status: &T) -> String {
     serde_json::to_value(status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -200,7 +200,7 @@ impl RunRecord {
         });
     }
 
-    fn stage_mut(
+    pub(super) fn stage_mut(
         &mut self,
         stage: &str,
         attempt: u32,

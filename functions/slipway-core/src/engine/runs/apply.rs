@@ -115,8 +115,12 @@ pub fn apply(run: &mut RunRecord, claim: &Claimed, outcome: &Outcome, now_ms: u6
             }
         }
         Outcome::Polled { report, moved } => {
+            let wanted_at = run.intents.0.get(&claim.id).map(|i| i.due_at_ms);
             run.intents.finish(claim);
             if let Effect::Poll { stage, attempt } = &effect {
+                if let Some(at) = wanted_at {
+                    run.poll_served(stage, *attempt, at);
+                }
                 if let Some(s) = run.stages.get_mut(stage).filter(|s| s.attempt == *attempt) {
                     s.last_polled_at_ms = Some(now_ms);
                 }

@@ -12,6 +12,7 @@ use crate::intents::Claimed;
 use crate::notify::NotifyOn;
 use crate::pipeline::StageKind;
 use crate::providers::Provider;
+use crate::runs::hints::hinted_poll_due;
 use crate::runs::{GatePolicy, RunRecord, RunStatus, StageStatus};
 
 /// What a run's plan depends on besides the record: its app's settings.
@@ -206,7 +207,8 @@ fn start_ready_stages(
     }
 }
 
-/// Running builds silent for the poll interval are asked about.
+/// Running builds silent for the poll interval, or that a hint asked
+/// about, are asked about.
 fn due_polls(run: &RunRecord, settings: &RunSettings, now_ms: u64, wanted: &mut BTreeSet<Effect>) {
     let Some(pipeline) = &run.pipeline else {
         return;
@@ -220,10 +222,11 @@ fn due_polls(run: &RunRecord, settings: &RunSettings, now_ms: u64, wanted: &mut 
             .last_polled_at_ms
             .or(record.started_at_ms)
             .unwrap_or(now_ms);
-        if is_build
-            && record.status == StageStatus::Running
-            && record.external_id.is_some()
-            && now_ms.saturating_sub(last) >= settings.poll_after_ms
+        // A hint (check run, CloudEvent) makes the poll due now, at most
+        // once per hint interval.
+        let due = now_ms.saturating_sub(last) >= settings.poll_after_ms
+            || hinted_poll_due(record, now_ms);
+        if is_build && record.status == StageStatus::Running && record.external_id.is_some() && due
         {
             wanted.insert(Effect::Poll {
                 stage: stage.name.clone(),
