@@ -1,12 +1,15 @@
 //! `POST /hooks/{provider}`: a git provider's webhook starts a pipeline run
-//! (or, for build status events, completes a stage). A thin adapter: the
-//! work is `slipway_core::entry::webhook::handle_webhook`; the run is
+//! (or, for build status events, completes a stage); `POST /hooks/tekton`
+//! takes Tekton's CloudEvents (hints that ask for a poll). A thin adapter:
+//! the work is `slipway_core::entry::webhook::handle_webhook` and
+//! `slipway_core::entry::tekton_events::handle_tekton_event`; the run is
 //! reconciled after the response. `POST /api/dry-run` (here because only
 //! this component holds the webhook secrets) says what a delivery would do
 //! without doing it: `slipway_core::entry::dry_run::api`.
 
 use serde_json::json;
 use slipway_core::entry::dry_run::api::{MAX_DRY_RUN_BYTES, handle_dry_run};
+use slipway_core::entry::tekton_events::{self, MAX_EVENT_BYTES};
 use slipway_core::entry::webhook::{self, MAX_BODY_BYTES};
 use slipway_spin::app::{self, App};
 use slipway_spin::request;
@@ -22,7 +25,15 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     }
     let provider = request::path_param(&request, "provider");
     let headers = request::headers(&request);
-    let body = match request::body_or_reply(request, MAX_BODY_BYTES).await {
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    // Tekton's events are unauthenticated hints: a smaller body limit.
+    let tekton = provider == "tekton";
+    let limit = if tekton {
+        MAX_EVENT_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let body = match request::body_or_reply(request, limit).await {
         Ok(b) => b,
         Err(reply) => return Ok(reply),
     };
@@ -30,7 +41,11 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         Ok(app) => app,
         Err(reply) => return Ok(reply),
     };
-    let handled = webhook::handle_webhook(&app.deps(), &provider, &headers, &body).await;
+    let handled = if tekton {
+        tekton_events::handle_tekton_event(&app.deps(), &headers, &query, &body).await
+    } else {
+        webhook::handle_webhook(&app.deps(), &provider, &headers, &body).await
+    };
     Ok(app::respond(app, handled))
 }
 

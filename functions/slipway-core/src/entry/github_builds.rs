@@ -291,3 +291,7 @@ fn actions_stages<K, H, C, S>(
     }
     out
 }
+
+#[cfg(test)]
+#[path = "github_builds_tests.rs"]
+mod tests;
