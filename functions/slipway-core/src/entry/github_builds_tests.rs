@@ -79,6 +79,7 @@ impl World {
             pipeline_ref: None,
             actor: None,
             delivery_id: None,
+            source: None,
         };
         let pipeline = Pipeline::parse(pipeline).expect("pipeline");
         let mut run = RunRecord::new("hello", number, trigger, PipelineSource::Read(pipeline), 1);

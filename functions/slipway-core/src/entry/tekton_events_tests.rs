@@ -91,6 +91,7 @@ impl World {
             pipeline_ref: None,
             actor: None,
             delivery_id: None,
+            source: None,
         };
         let mut run = RunRecord::new("hello", 1, trigger, PipelineSource::Read(pipeline), 1);
         run.stage_started("build", 1, 2, Some(NAME.into()), None)

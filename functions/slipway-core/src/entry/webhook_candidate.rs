@@ -45,9 +45,7 @@ pub(super) fn candidate(
         ParsedEvent::WorkflowRun(_)
         | ParsedEvent::CheckRun(_)
         | ParsedEvent::CheckSuite(_)
-        | ParsedEvent::Pipeline(_) => {
-            Err(Reply::ignored("build status events do not start runs"))
-        }
+        | ParsedEvent::Pipeline(_) => Err(Reply::ignored("build status events do not start runs")),
         ParsedEvent::Comment(_) => Err(Reply::ignored("comments do not start runs")),
         ParsedEvent::Push(push) => push_candidate(provider, push, delivery_id),
         ParsedEvent::MergeRequest(mr) => merge_request_candidate(provider, mr, delivery_id),

@@ -20,6 +20,17 @@ pub(super) fn event_label(event: &ParsedEvent) -> String {
         ParsedEvent::WorkflowRun(w) => {
             format!("workflow run {} ({}) in {}", w.id, w.status, w.repo)
         }
+        ParsedEvent::CheckRun(c) => {
+            format!("check run {} {} ({}) in {}", c.id, c.name, c.status, c.repo)
+        }
+        ParsedEvent::CheckSuite(c) => {
+            format!(
+                "check suite at {} ({}) in {}",
+                short(&c.head_sha),
+                c.action,
+                c.repo
+            )
+        }
         ParsedEvent::Pipeline(p) => format!("pipeline {} ({}) in {}", p.id, p.status, p.repo),
         ParsedEvent::Comment(c) => format!("comment on !{} in {}", c.number, c.repo),
         ParsedEvent::Ignored { event, .. } => format!("{event} event"),
