@@ -12,6 +12,8 @@ target/debug/slipway manifest --check
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee -a "$log"
-SLIPWAY_TEST_INSTANCES=fresh cargo test -p slipway-tests 2>&1 | tee -a "$log"
+# `--workspace --test '*'`: the end-to-end targets with the first pass's
+# feature set, so nothing is compiled again.
+SLIPWAY_TEST_INSTANCES=fresh cargo test --workspace --test '*' 2>&1 | tee -a "$log"
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"

@@ -135,6 +135,11 @@ pub struct UpArgs {
     /// State directory (default: `.spin` next to the manifest).
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Directory of precompiled component code (default: `<state dir>/cache`).
+    /// Files there are loaded as native code: share it only between hosts
+    /// you trust (several checkouts, a test suite's hosts).
+    #[arg(long, env = "SLIPWAY_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Directory for component logs (default: `<state dir>/logs`).
     #[arg(short = 'L', long)]
     pub log_dir: Option<PathBuf>,

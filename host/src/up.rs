@@ -47,6 +47,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         })
         .unwrap_or_else(|| state_dir.join("logs"));
 
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| state_dir.join("cache"));
+
     let mut providers = vec![Provider::Static(args.variables.iter().cloned().collect())];
     providers.extend(runtime_config.providers());
     let variables = ResolvedVariables::resolve(&manifest, &providers)?;
@@ -77,12 +82,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     for id in &served {
         let component = &manifest.components[*id];
         let compile_started = Instant::now();
-        let (compiled, from_cache) = crate::engine::load_component(
-            &engine,
-            id,
-            &component.source,
-            &state_dir.join("cache"),
-        )?;
+        let (compiled, from_cache) =
+            crate::engine::load_component(&engine, id, &component.source, &cache_dir)?;
         crate::engine::check_exports(id, &engine, &compiled)?;
         println!(
             "Component {id}: {} in {:.0}ms",

@@ -204,6 +204,10 @@ impl Host {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Every host of the suite shares one compile cache: compiling the
+        // components takes seconds of CPU per start, loading them
+        // milliseconds.
+        command.env("SLIPWAY_CACHE_DIR", target_dir().join("slipway-test-cache"));
         for (k, v) in env {
             command.env(k, v);
         }

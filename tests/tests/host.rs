@@ -514,13 +514,15 @@ fn ctrl_c_finishes_in_flight_requests_then_exits() {
 #[test]
 fn second_start_uses_the_compile_cache() {
     let dir = TempDir::new("cache");
-    let host = start(&dir, &[]);
+    let cache = dir.join("compiled");
+    let args = ["--cache-dir", cache.to_str().unwrap()];
+    let says = |host: &Host, what: &str| host.stdout().iter().any(|l| l.contains(what));
+    let host = start(&dir, &args);
+    assert!(says(&host, "compiled in"), "{:?}", host.stdout());
     drop(host);
-    let host = start(&dir, &[]);
+    let host = start(&dir, &args);
     assert!(
-        host.stdout()
-            .iter()
-            .any(|l| l.contains("loaded precompiled code")),
+        says(&host, "loaded precompiled code") && !says(&host, "compiled in"),
         "{:?}",
         host.stdout()
     );
