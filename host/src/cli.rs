@@ -50,6 +50,11 @@ pub struct ReplayArgs {
     /// The pipeline file as it would be read.
     #[arg(long)]
     pub pipeline: Option<PathBuf>,
+    /// The base branch's pipeline file: the plan says which stages
+    /// `--pipeline` adds, drops and changes against it (what a merge
+    /// request's `slipway-pipeline` status says).
+    #[arg(long, requires = "pipeline")]
+    pub base_pipeline: Option<PathBuf>,
     /// The application manifest (locates the default configuration).
     #[arg(short = 'f', long = "from", default_value = "spin.toml")]
     pub from: PathBuf,

@@ -35,13 +35,15 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<bool> {
         .with_context(|| format!("cannot read {}", config_path.display()))?;
     let config = check::check_config(&config_path.display().to_string(), &config_text)
         .map_err(|d| anyhow!("{}", d.render()))?;
-    let pipeline = match &args.pipeline {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?,
-        ),
-        None => None,
+    let read = |path: &Option<std::path::PathBuf>| -> anyhow::Result<Option<String>> {
+        path.as_ref()
+            .map(|p| {
+                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+            })
+            .transpose()
     };
+    let pipeline = read(&args.pipeline)?;
+    let base_pipeline = read(&args.base_pipeline)?;
     let secret = match dry_run::secret_name(&config, provider, &delivery) {
         None => WebhookSecret::Unavailable(format!(
             "no webhook secret is configured for {name}: the webhook would answer 401"
@@ -66,6 +68,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<bool> {
         pipeline.as_deref(),
         now_ms,
     );
+    let plan = match (&pipeline, &base_pipeline) {
+        (Some(head), Some(base)) => plan
+            .against_base(head, Some(base))
+            .map_err(|e| anyhow!(e))?,
+        _ => plan,
+    };
     match args.format {
         CheckFormat::Text => print!("{}", plan.render()),
         CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),

@@ -198,6 +198,36 @@ fn an_untrusted_merge_request_is_held_and_reads_the_target_branch_pipeline() {
 }
 
 #[test]
+fn a_base_pipeline_file_shows_what_the_change_adds_and_drops() {
+    let dir = Dir::new("base");
+    let base = "[triggers]\nmerge_requests = true\n[stages.unit]\nkind = \"build\"\nservice = \"jenkins\"\njob = \"hello/unit\"\n[stages.lint]\nkind = \"build\"\nservice = \"jenkins\"\njob = \"hello/lint\"\n";
+    std::fs::write(dir.0.join("base.toml"), base).unwrap();
+    std::fs::write(dir.0.join("broken.toml"), "[stages.x]\nkind = \"nope\"\n").unwrap();
+    let hook = webhooks::github("gh-secret", "push", &fixture("github/push_new_branch.json"));
+    let delivery = dir.record("github", &hook);
+    let (code, out) = dir.replay(&delivery, &["--base-pipeline", "base.toml"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "pipeline file against the base's: adds stages approve, prod; drops stage lint"
+        ),
+        "{out}"
+    );
+    let (_, json) = dir.replay(
+        &delivery,
+        &["--base-pipeline", "base.toml", "--format", "json"],
+    );
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        plan["pipeline_change"]["dropped"],
+        serde_json::json!(["lint"])
+    );
+    let (code, out) = dir.replay(&delivery, &["--base-pipeline", "broken.toml"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("the base pipeline file is invalid"), "{out}");
+}
+
+#[test]
 fn ignored_events_say_why_and_bad_input_is_refused() {
     let dir = Dir::new("ignored");
     let hook = webhooks::github(
@@ -284,6 +314,20 @@ fn the_dry_run_api_answers_the_plan_and_changes_nothing() {
         run["stages"][0]["request"]["Ok"]["body"]["SLIPWAY_CALLBACK_TOKEN"],
         "***"
     );
+    assert!(plan["pipeline_change"].is_null(), "no base file given");
+    let mut against = request.clone();
+    against["base_pipeline"] = Value::String(
+        "[stages.lint]\nkind = \"build\"\nservice = \"jenkins\"\njob = \"shop/lint\"\n".into(),
+    );
+    let (status, plan) = dry_run_api(&env, API_TOKEN, &against);
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(
+        plan["pipeline_change"]["summary"], "adds stage unit; drops stage lint",
+        "{plan}"
+    );
+    against["base_pipeline"] = Value::String("[stages".into());
+    let (status, reply) = dry_run_api(&env, API_TOKEN, &against);
+    assert_eq!(status, 400, "{reply}");
     // Nothing was recorded, nothing triggered.
     assert_eq!(env.kv_rows(), rows);
     assert!(env.jenkins.triggers().is_empty());

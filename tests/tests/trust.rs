@@ -255,6 +255,25 @@ fn a_trusted_authors_request_runs_its_own_pipeline_without_deploys() {
         "{run}"
     );
     assert_eq!(run["stages"]["unit-test"]["status"], "running");
+    // The request's commit status says what it does to the pipeline.
+    let change: Vec<Value> = w
+        .env
+        .git
+        .all_statuses()
+        .into_iter()
+        .filter(|s| s["context"] == "slipway-pipeline")
+        .collect();
+    assert_eq!(change.len(), 1, "{change:?}");
+    assert_eq!(change[0]["state"], "success");
+    assert_eq!(
+        change[0]["description"],
+        "This change adds stage steal (against main)"
+    );
+    assert_eq!(
+        run["base_comparison"]["change"]["added"],
+        json!(["steal"]),
+        "{run}"
+    );
 }
 
 #[test]

@@ -44,6 +44,7 @@
 //! ```
 
 mod dag;
+pub mod diff;
 pub mod duration;
 pub mod glob;
 mod triggers;

@@ -15,6 +15,7 @@
 //! so the run's key is new and owned by its creator.
 
 mod approvals;
+mod base_pipeline;
 mod claims;
 pub mod hints;
 pub mod index;
@@ -33,6 +34,7 @@ use crate::intents::Intents;
 use crate::pipeline::Pipeline;
 
 pub use approvals::{ApprovalGate, Decided, Decision, DecisionError, GatePolicy, Verdict};
+pub use base_pipeline::BaseComparison;
 pub use claims::{Begin, EVENT_LEASE_MS, EventClaim, EventClaims};
 pub use ok_to_test::{OK_TO_TEST_TTL_MS, OkGrant, OkToTest};
 pub use outcomes::{BranchOutcome, BranchOutcomes};
@@ -336,6 +338,9 @@ pub struct RunRecord {
     /// person says `/ok-to-test`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ok_to_test: Option<OkToTest>,
+    /// A merge-request run's pipeline file against its target branch's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_comparison: Option<BaseComparison>,
 }
 
 /// The parts of an event the pipeline's triggers look at, kept on a run

@@ -126,6 +126,7 @@ impl RunRecord {
             posted: Default::default(),
             notices: Default::default(),
             previous_outcome: None,
+            base_comparison: None,
             replies: Vec::new(),
             ok_to_test: None,
         };

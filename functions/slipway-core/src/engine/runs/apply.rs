@@ -5,7 +5,7 @@
 use super::effect::Effect;
 use crate::intents::Claimed;
 use crate::pipeline::Pipeline;
-use crate::runs::{ImageArtifact, Report, RunRecord, StageStatus};
+use crate::runs::{BaseComparison, ImageArtifact, Report, RunRecord, StageStatus};
 
 /// Tries of a status or notice before it is given up (logged).
 const MAX_NOTICE_TRIES: u32 = 5;
@@ -29,6 +29,8 @@ pub enum Outcome {
     CommitResolved(Result<String, String>),
     /// The pipeline file: found and parsed, absent, or invalid.
     PipelineRead(Result<Option<Pipeline>, String>),
+    /// A merge request's pipeline file compared with its target branch's.
+    BaseCompared(BaseComparison),
     /// The build service accepted the build.
     Triggered {
         /// Its id there.
@@ -87,6 +89,10 @@ pub fn apply(run: &mut RunRecord, claim: &Claimed, outcome: &Outcome, now_ms: u6
         Outcome::PipelineRead(read) => {
             run.intents.finish(claim);
             run.pipeline_read(read.clone(), now_ms);
+        }
+        Outcome::BaseCompared(found) => {
+            run.intents.finish(claim);
+            run.base_compared(found.clone());
         }
         Outcome::Triggered { external_id, url } => {
             let calls = run.intents.failures_with(claim);
@@ -169,6 +175,7 @@ fn retry(
             .map_or(1, |s| s.retries + 1),
         Effect::ReadPipeline | Effect::ResolveCommit => MAX_PIPELINE_TRIES,
         Effect::Status { .. }
+        | Effect::CompareBasePipeline
         | Effect::Notify { .. }
         | Effect::Reply { .. }
         | Effect::Ask { .. }
@@ -220,6 +227,9 @@ fn retry(
             run.notices.insert(claim.id.clone());
         }
         Effect::RecordOutcome => run.previous_outcome = Some("unknown".into()),
+        Effect::CompareBasePipeline => run.base_compared(BaseComparison::NotCompared {
+            reason: format!("cannot read the target branch's pipeline file: {error}"),
+        }),
         _ => fail_stage(run, effect, &format!("{error} after {attempts}"), now_ms),
     }
 }

@@ -9,6 +9,8 @@ pub enum Effect {
     ResolveCommit,
     /// Read the pipeline file at the run's commit.
     ReadPipeline,
+    /// Read a merge request's target branch's pipeline file and compare.
+    CompareBasePipeline,
     /// Start a build stage's attempt on its build service.
     Trigger {
         /// Stage name.
@@ -70,13 +72,15 @@ fn on_name(on: NotifyOn) -> &'static str {
 }
 
 impl Effect {
-    /// The intent id: `commit`, `pipeline`, `trigger/{stage}/{attempt}`,
+    /// The intent id: `commit`, `pipeline`, `base-pipeline`,
+    /// `trigger/{stage}/{attempt}`,
     /// `deploy/…`, `poll/…`, `status/{context}`, `outcome`,
     /// `notify/{on}/{target}`, `reply/{index}`, `ask/{stage}/{attempt}/{target}`.
     pub fn id(&self) -> String {
         match self {
             Effect::ResolveCommit => "commit".into(),
             Effect::ReadPipeline => "pipeline".into(),
+            Effect::CompareBasePipeline => "base-pipeline".into(),
             Effect::Trigger { stage, attempt } => format!("trigger/{stage}/{attempt}"),
             Effect::Deploy { stage, attempt } => format!("deploy/{stage}/{attempt}"),
             Effect::Poll { stage, attempt } => format!("poll/{stage}/{attempt}"),
@@ -113,6 +117,7 @@ impl Effect {
         Some(match kind {
             "commit" => Effect::ResolveCommit,
             "pipeline" => Effect::ReadPipeline,
+            "base-pipeline" => Effect::CompareBasePipeline,
             "outcome" => Effect::RecordOutcome,
             "trigger" => {
                 let (stage, attempt) = stage_attempt()?;
@@ -167,6 +172,7 @@ mod tests {
         for effect in [
             Effect::ResolveCommit,
             Effect::ReadPipeline,
+            Effect::CompareBasePipeline,
             Effect::Trigger {
                 stage: "unit/test".into(),
                 attempt: 2,

@@ -107,6 +107,9 @@ pub fn plan_run(
         due_asks(run, settings, &mut wanted);
     }
     if settings.post_statuses && commit_known {
+        if run.awaiting_base_comparison() {
+            wanted.insert(Effect::CompareBasePipeline);
+        }
         for status in desired_statuses(run, &settings.public_base) {
             if run.posted.get(&status.context) != Some(&super::statuses::key(&status)) {
                 wanted.insert(Effect::Status {

@@ -109,3 +109,94 @@ fn a_missing_commit_fails_the_run_at_once() {
         Some("commit abcdef012345 does not exist")
     );
 }
+
+/// A merge-request run whose pipeline file (stages `test`, `image`) is read.
+fn read_merge_request() -> RunRecord {
+    let full = format!("{SHORT}{}", "0".repeat(28));
+    let mut run = bitbucket_run(&full);
+    let pipeline = crate::pipeline::Pipeline::parse(
+        "[triggers]\nmerge_requests = true\n\
+         [stages.test]\nkind = \"build\"\nservice = \"ci\"\njob = \"t\"\n\
+         [stages.image]\nkind = \"build\"\nservice = \"ci\"\njob = \"i\"\n",
+    )
+    .expect("pipeline");
+    let claims = plan_run(&mut run, &settings(), 10, Mode::InRequest);
+    let read = claims.iter().find(|c| c.id == "pipeline").expect("read");
+    apply(
+        &mut run,
+        read,
+        &Outcome::PipelineRead(Ok(Some(pipeline))),
+        20,
+    );
+    run
+}
+
+#[test]
+fn a_merge_request_compares_its_pipeline_with_the_target_branch_once() {
+    use crate::pipeline::diff::PipelineChange;
+    let mut run = read_merge_request();
+    let claims = plan_run(&mut run, &settings(), 30, Mode::InRequest);
+    let compare = claims
+        .iter()
+        .find(|c| c.id == "base-pipeline")
+        .expect("compared");
+    let change = PipelineChange {
+        added: vec!["image".into()],
+        dropped: vec!["lint".into()],
+        changed: Vec::new(),
+    };
+    let found = crate::runs::BaseComparison::Compared {
+        base: "main".into(),
+        change,
+    };
+    apply(&mut run, compare, &Outcome::BaseCompared(found), 40);
+    let status = desired_statuses(&run, "https://slipway.example.com")
+        .into_iter()
+        .find(|s| s.context == "slipway-pipeline")
+        .expect("a pipeline-change status");
+    assert_eq!(
+        status.description,
+        "This change adds stage image; drops stage lint (against main)"
+    );
+    let claims = plan_run(&mut run, &settings(), 50, Mode::InRequest);
+    let ids = claimed_ids(&claims);
+    assert!(ids.contains("status/slipway-pipeline"), "{ids:?}");
+    assert!(!ids.contains("base-pipeline"), "compared once: {ids:?}");
+}
+
+#[test]
+fn an_unchanged_or_unreadable_base_posts_no_pipeline_status() {
+    let mut run = read_merge_request();
+    for round in 0..20u64 {
+        let now = 30 + round * 1_000_000;
+        let claims = plan_run(&mut run, &settings(), now, Mode::InRequest);
+        let Some(claim) = claims.iter().find(|c| c.id == "base-pipeline") else {
+            break;
+        };
+        let outcome = Outcome::Retry {
+            at_ms: now + 1,
+            error: "HTTP 502".into(),
+        };
+        apply(&mut run, claim, &outcome, now);
+    }
+    assert!(
+        matches!(&run.base_comparison, Some(crate::runs::BaseComparison::NotCompared { reason }) if reason.contains("HTTP 502")),
+        "{:?}",
+        run.base_comparison
+    );
+    assert!(
+        desired_statuses(&run, "https://x")
+            .iter()
+            .all(|s| s.context != "slipway-pipeline")
+    );
+    let mut unchanged = read_merge_request();
+    unchanged.base_compared(crate::runs::BaseComparison::Compared {
+        base: "main".into(),
+        change: Default::default(),
+    });
+    assert!(
+        desired_statuses(&unchanged, "https://x")
+            .iter()
+            .all(|s| s.context != "slipway-pipeline")
+    );
+}

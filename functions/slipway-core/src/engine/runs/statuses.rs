@@ -1,5 +1,7 @@
 //! The commit statuses a run should show on its commit: one for the run
-//! (context `slipway`) and one per finished stage (`slipway/{stage}`).
+//! (context `slipway`), one per finished stage (`slipway/{stage}`), and for
+//! a merge request that changes the pipeline's stages, what it changes
+//! (`slipway-pipeline`).
 
 use crate::builders::TestSummary;
 use crate::providers::{CommitState, CommitStatus};
@@ -7,6 +9,9 @@ use crate::runs::{RunRecord, RunStatus, StageRecord, StageStatus};
 
 /// The commit-status context Slipway reports the whole run under.
 pub const RUN_CONTEXT: &str = "slipway";
+/// The context of a merge request's "adds stage X, drops stage Y" status
+/// (no `/`: stage statuses are `slipway/{stage}`, whatever the name).
+pub const PIPELINE_CHANGE_CONTEXT: &str = "slipway-pipeline";
 
 /// What identifies a posted status: its state and text.
 pub fn key(status: &CommitStatus) -> String {
@@ -17,6 +22,14 @@ pub fn key(status: &CommitStatus) -> String {
 pub fn desired_statuses(run: &RunRecord, public_base: &str) -> Vec<CommitStatus> {
     let link = format!("{public_base}/api/runs/{}", run.id);
     let mut out = vec![run_status(run, &link)];
+    if let Some(line) = run.base_comparison.as_ref().and_then(|c| c.status_line()) {
+        out.push(CommitStatus {
+            state: CommitState::Success,
+            context: PIPELINE_CHANGE_CONTEXT.into(),
+            description: line,
+            target_url: Some(link.clone()),
+        });
+    }
     for (name, stage) in &run.stages {
         if stage.status.is_terminal() {
             out.push(stage_status(name, stage, link.clone()));

@@ -1,6 +1,8 @@
 //! `POST /api/dry-run`: the same plan as `slipway replay`, for a UI or a
 //! pre-merge check. The body is `{"provider", "headers": {name: value},
-//! "body": "<the delivery's body as sent>", "pipeline": "<pipeline file>"}`;
+//! "body": "<the delivery's body as sent>", "pipeline": "<pipeline file>",
+//! "base_pipeline": "<the target branch's pipeline file>"}` (with both
+//! files, the plan says which stages the change adds, drops and changes);
 //! the signature is checked with the app's configured webhook secret. The
 //! caller needs a token (or session) with the viewer role for each app the
 //! delivery maps to. Nothing is called and nothing is written.
@@ -28,6 +30,8 @@ struct DryRunRequest {
     body: String,
     #[serde(default)]
     pipeline: Option<String>,
+    #[serde(default)]
+    base_pipeline: Option<String>,
 }
 
 /// Answers the plan (200), or 400/401/403 writing nothing but a failed
@@ -81,6 +85,13 @@ where
         request.pipeline.as_deref(),
         deps.clock.now_ms(),
     );
+    let plan = match (&request.pipeline, &request.base_pipeline) {
+        (Some(head), Some(base)) => match plan.against_base(head, Some(base)) {
+            Ok(plan) => plan,
+            Err(why) => return Reply::error(400, why),
+        },
+        _ => plan,
+    };
     for run in plan.events.iter().filter_map(|e| e.run.as_ref()) {
         let need = Need {
             role: Role::Viewer,

@@ -20,6 +20,7 @@ use crate::access::pull_requests::GitUser;
 use crate::config::ControlPlane;
 use crate::engine::trust::restrict;
 use crate::pipeline::Pipeline;
+use crate::pipeline::diff::PipelineChange;
 use crate::providers::{self, ParsedEvent, Provider};
 
 /// The webhook secret the delivery is checked with.
@@ -41,6 +42,45 @@ pub struct Plan {
     /// One entry per event of the delivery (a Bitbucket push may carry
     /// several ref changes).
     pub events: Vec<EventPlan>,
+    /// What the pipeline file changes against the base branch's, when
+    /// both were given ([`Plan::against_base`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline_change: Option<ChangePlan>,
+}
+
+/// The stages a pipeline file adds, drops and changes against the base
+/// branch's: what a merge request's `slipway-pipeline` status says.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangePlan {
+    /// One line, as the commit status says it.
+    pub summary: String,
+    /// The stages by name.
+    #[serde(flatten)]
+    pub change: PipelineChange,
+}
+
+impl Plan {
+    /// Adds what `pipeline` changes against `base` (the base branch's
+    /// file; none: the base has no file). An invalid base file is an error.
+    pub fn against_base(mut self, pipeline: &str, base: Option<&str>) -> Result<Plan, String> {
+        let Ok(head) = Pipeline::parse(pipeline) else {
+            // The plan's stages already say why the file is invalid.
+            return Ok(self);
+        };
+        let change = match base {
+            Some(text) => {
+                let base = Pipeline::parse(text)
+                    .map_err(|e| format!("the base pipeline file is invalid: {e}"))?;
+                PipelineChange::between(&head, &base)
+            }
+            None => PipelineChange::all_added(&head),
+        };
+        self.pipeline_change = Some(ChangePlan {
+            summary: change.summary(),
+            change,
+        });
+        Ok(self)
+    }
 }
 
 /// The signature check.
@@ -141,6 +181,7 @@ pub fn dry_run(
         provider: provider.as_str().to_owned(),
         signature,
         events,
+        pipeline_change: None,
     }
 }
 

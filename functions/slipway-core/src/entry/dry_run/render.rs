@@ -51,6 +51,9 @@ impl Plan {
             Signature::NotChecked(why) => format!("not checked ({why})"),
         };
         let _ = writeln!(out, "{} delivery, signature {signature}", self.provider);
+        if let Some(change) = &self.pipeline_change {
+            let _ = writeln!(out, "pipeline file against the base's: {}", change.summary);
+        }
         for event in &self.events {
             let _ = writeln!(out, "\n{}\n  {}", event.event, event.outcome);
             let Some(run) = &event.run else { continue };

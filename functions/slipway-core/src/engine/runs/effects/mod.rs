@@ -3,6 +3,7 @@
 //! touched (a deployment it asked for), never writing the run itself.
 
 mod asks;
+mod base;
 mod build;
 mod deploy_stage;
 mod feedback;
@@ -60,6 +61,7 @@ where
     let outcome = match &effect {
         Effect::ResolveCommit => resolve_commit(deps, run, claim).await,
         Effect::ReadPipeline => read_pipeline(deps, run, claim).await,
+        Effect::CompareBasePipeline => base::compare(deps, run, claim).await,
         Effect::Trigger { stage, attempt } => {
             build::trigger(deps, run, stage, *attempt, claim).await
         }
