@@ -6,9 +6,13 @@
 //! - `POST /api/runs/{run}/stages/{stage}/approve|reject` (approver, as the
 //!   environment's policy and the pipeline say) `{"attempt"?, "reason"?}`;
 //! - `POST /api/tick[?budget_ms=N]` (any API token): reconcile every
-//!   unfinished run and deployment within a time budget.
+//!   unfinished run and deployment within a time budget;
+//! - `/api/config` (admin of everything): the configuration in force, its
+//!   history, and changes to it without a redeploy
+//!   (`slipway_core::entry::config_api`).
 
 use serde_json::json;
+use slipway_core::entry::config_api::{self, ConfigRequest, MAX_CONFIG_BYTES, Packaged};
 use slipway_core::entry::{approve_api, retry, runs_read, tick};
 use slipway_core::runs::Verdict;
 use slipway_spin::app::{self, App};
@@ -21,6 +25,9 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     let path = request.uri().path().trim_end_matches('/').to_owned();
+    if path == "/api/config" || path.starts_with("/api/config/") {
+        return Ok(config(request, &path).await);
+    }
     let method = request.method().clone();
     let headers = request::headers(&request);
     let query = request.uri().query().unwrap_or_default().to_owned();
@@ -96,4 +103,38 @@ fn query_u64(query: &str, name: &str) -> Option<u64> {
         let (k, v) = pair.split_once('=')?;
         (k == name).then(|| v.parse().ok()).flatten()
     })
+}
+
+/// `/api/config{/rest}`: a larger body limit (a whole configuration file).
+async fn config(request: Request, path: &str) -> app::JsonResponse {
+    let method = request.method().as_str().to_owned();
+    let headers = request::headers(&request);
+    let body = match request::body_or_reply(request, MAX_CONFIG_BYTES).await {
+        Ok(b) => b,
+        Err(reply) => return reply,
+    };
+    let app = match App::load().await {
+        Ok(app) => app,
+        Err(reply) => return reply,
+    };
+    let (text, parsed) = match app::packaged() {
+        Ok(p) => p,
+        Err(reply) => return reply,
+    };
+    let rest: Vec<&str> = path
+        .trim_start_matches("/api/config")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let packaged = Packaged {
+        text: &text,
+        config: &parsed,
+    };
+    let request = ConfigRequest {
+        method: &method,
+        rest: &rest,
+        headers: &headers,
+        body: &body,
+    };
+    app::reply(config_api::handle_config_api(&app.deps(), &packaged, &app.source, &request).await)
 }

@@ -12,6 +12,7 @@ pub mod chat_state;
 pub mod chatops;
 pub mod check;
 pub mod config;
+pub mod config_store;
 pub mod deploy;
 pub mod engine;
 pub mod entry;

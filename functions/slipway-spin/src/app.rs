@@ -1,8 +1,9 @@
 //! Everything a component needs per request: the control-plane
-//! configuration, the key-value store and the ports over Spin.
+//! configuration in force, the key-value store and the ports over Spin.
 
 use serde_json::json;
 use slipway_core::config::ControlPlane;
+use slipway_core::config_store::{self, ConfigSource};
 use slipway_core::engine::Deps;
 use slipway_core::entry::chat::ChatHandled;
 use slipway_core::entry::{self, Handled, Reply};
@@ -21,32 +22,38 @@ pub type JsonResponse = (StatusCode, HeaderMap, String);
 
 /// The per-request world of a component.
 pub struct App {
-    /// The control-plane configuration.
+    /// The control-plane configuration in force.
     pub config: ControlPlane,
+    /// Where it comes from: the packaged file or a stored version.
+    pub source: ConfigSource,
     /// The default key-value store.
     pub kv: SpinKv,
 }
 
 impl App {
-    /// Reads the configuration and opens the store, or the error response.
+    /// Opens the store and reads the configuration in force (a version
+    /// stored through `/api/config`, else the packaged file), or the error
+    /// response.
     pub async fn load() -> Result<App, JsonResponse> {
-        let config = std::fs::read_to_string(CONFIG_PATH)
-            .map_err(|e| format!("cannot read {CONFIG_PATH}: {e}"))
-            .and_then(|t| ControlPlane::parse(&t).map_err(|e| e.to_string()))
-            .map_err(|e| {
-                eprintln!("configuration error: {e}");
-                crate::request::json(
-                    500,
-                    &json!({ "error": format!("configuration error: {e}") }),
-                )
-            })?;
         let kv = SpinKv::open("default").await.map_err(|e| {
             crate::request::json(
                 503,
                 &json!({ "error": format!("state store unavailable: {e}") }),
             )
         })?;
-        Ok(App { config, kv })
+        let (_, packaged) = packaged()?;
+        let (config, source) = config_store::effective(&kv, packaged).await.map_err(|e| {
+            crate::request::json(
+                503,
+                &json!({ "error": format!("configuration unavailable: {e}") }),
+            )
+        })?;
+        if let ConfigSource::StoredInvalid { version, error } = &source {
+            eprintln!(
+                "stored configuration version {version} is invalid ({error}); using the packaged file"
+            );
+        }
+        Ok(App { config, source, kv })
     }
 
     /// The domain's dependencies.
@@ -59,6 +66,24 @@ impl App {
             config: &self.config,
         }
     }
+}
+
+/// The packaged configuration file, as text and parsed, or the error
+/// response.
+pub fn packaged() -> Result<(String, ControlPlane), JsonResponse> {
+    std::fs::read_to_string(CONFIG_PATH)
+        .map_err(|e| format!("cannot read {CONFIG_PATH}: {e}"))
+        .and_then(|t| {
+            let parsed = ControlPlane::parse(&t).map_err(|e| e.to_string())?;
+            Ok((t, parsed))
+        })
+        .map_err(|e| {
+            eprintln!("configuration error: {e}");
+            crate::request::json(
+                500,
+                &json!({ "error": format!("configuration error: {e}") }),
+            )
+        })
 }
 
 /// Answers with `handled`'s reply and reconciles its follow-up after the

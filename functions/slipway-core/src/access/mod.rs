@@ -363,6 +363,18 @@ impl Access {
         }
     }
 
+    /// Whether `person` is an admin of every app in every environment:
+    /// who may change the configuration itself.
+    pub fn administers_everything(&self, person: &str) -> bool {
+        let all = |list: &[String]| list.is_empty() || list.iter().any(|x| x == "*");
+        self.grants.iter().any(|g| {
+            g.role == Role::Admin
+                && g.to.iter().any(|who| self.is(person, who))
+                && all(&g.apps)
+                && all(&g.environments)
+        })
+    }
+
     /// Whether `person` holds `role` (or one that gives it) for `app`, and
     /// `environment` when the action has one.
     pub fn allows(&self, person: &str, role: Role, app: &str, environment: Option<&str>) -> bool {

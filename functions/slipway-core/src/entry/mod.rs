@@ -20,6 +20,7 @@ pub mod auth;
 mod build_events;
 pub mod callback;
 pub mod chat;
+pub mod config_api;
 pub mod deploy_api;
 pub mod dry_run;
 mod github_builds;
