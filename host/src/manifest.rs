@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use slipway_core::position::line_col;
 use toml::Spanned;
 
 /// Why a manifest could not be used.
@@ -383,14 +384,6 @@ pub fn is_variable_name(name: &str) -> bool {
 
 fn find_offset(text: &str, needle: &str) -> usize {
     text.find(needle).unwrap_or(0)
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

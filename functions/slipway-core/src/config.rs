@@ -377,6 +377,17 @@ impl ControlPlane {
             .or_else(|| self.provider(provider).webhook_secret)
     }
 
+    /// The Spin variable holding the secret a delivery from `provider`
+    /// about `repo` is checked with: its app's, else the provider's. The
+    /// repository is read from the unverified payload only to pick the
+    /// secret; nothing is trusted before the signature checks out.
+    pub fn webhook_secret_for(&self, provider: Provider, repo: Option<&str>) -> Option<String> {
+        match repo.and_then(|r| self.app_for(provider, r)) {
+            Some((_, app)) => self.webhook_secret_name(provider, app),
+            None => self.provider(provider).webhook_secret,
+        }
+    }
+
     /// `public_url` without a trailing slash.
     pub fn public_base(&self) -> &str {
         self.public_url.trim_end_matches('/')

@@ -22,6 +22,7 @@ pub mod least_privilege;
 pub mod notify;
 pub mod pipeline;
 pub mod ports;
+pub mod position;
 pub mod providers;
 pub mod replies;
 pub mod runs;

@@ -50,14 +50,7 @@ fn walk(table: &DeTable<'_>, path: &[String]) -> Option<usize> {
     Some(deeper.unwrap_or(key.span().start))
 }
 
-/// The 1-based line and column (in characters) of byte `offset` of `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[start..].chars().count() + 1)
-}
+pub use crate::position::line_col;
 
 #[cfg(test)]
 mod tests {

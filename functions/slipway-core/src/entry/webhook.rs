@@ -247,12 +247,7 @@ async fn verified_events<K, H, C, S: Secrets>(
         .ok()
         .and_then(|events| events.first())
         .and_then(ParsedEvent::repo);
-    let app_config = repo.and_then(|r| deps.config.app_for(provider, r));
-    let secret_name = match app_config {
-        Some((_, app)) => deps.config.webhook_secret_name(provider, app),
-        None => deps.config.provider(provider).webhook_secret,
-    };
-    let Some(secret_name) = secret_name else {
+    let Some(secret_name) = deps.config.webhook_secret_for(provider, repo) else {
         return Err(Reply::error(
             401,
             format!("no webhook secret is configured for {}", provider.as_str()),

@@ -137,22 +137,7 @@ pub fn secret_name(
     delivery: &Delivery,
 ) -> Option<String> {
     let events = providers::parse_all(provider, &delivery.headers, &delivery.body).ok()?;
-    let repo = events.first().and_then(event_repo);
-    match repo.and_then(|r| config.app_for(provider, r)) {
-        Some((_, app)) => config.webhook_secret_name(provider, app),
-        None => config.provider(provider).webhook_secret,
-    }
-}
-
-fn event_repo(event: &ParsedEvent) -> Option<&str> {
-    match event {
-        ParsedEvent::Push(p) => Some(&p.repo),
-        ParsedEvent::MergeRequest(m) => Some(&m.repo),
-        ParsedEvent::WorkflowRun(w) => Some(&w.repo),
-        ParsedEvent::Pipeline(p) => Some(&p.repo),
-        ParsedEvent::Comment(c) => Some(&c.repo),
-        _ => None,
-    }
+    config.webhook_secret_for(provider, events.first().and_then(ParsedEvent::repo))
 }
 
 /// Works out the plan. `pipeline` is the pipeline file's text as it would
