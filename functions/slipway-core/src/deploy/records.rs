@@ -139,6 +139,21 @@ pub struct Deployment {
     pub replies: Vec<crate::replies::PendingReply>,
 }
 
+/// What a paused canary step waits for: its hold, or a promote.
+fn paused_message(strategy: &Strategy, step: usize, traffic_percent: u8) -> String {
+    let wait = match strategy {
+        Strategy::Canary {
+            hold_ms: Some(hold),
+            ..
+        } => format!(
+            "held {} before the next step (promote goes on now)",
+            crate::pipeline::duration::format_ms(*hold)
+        ),
+        _ => "waiting for promote".to_owned(),
+    };
+    format!("canary step {} at {traffic_percent}%: {wait}", step + 1)
+}
+
 /// The claim of one request on a deployment's platform calls: only its
 /// holder steps, promotes or aborts the rollout, so two requests never
 /// work on the platform at once and a result computed from an old rollout
@@ -176,10 +191,7 @@ impl Deployment {
             } => {
                 self.status = DeploymentStatus::Paused;
                 self.traffic_percent = Some(*traffic_percent);
-                self.message = Some(format!(
-                    "canary step {} at {traffic_percent}%: waiting for promote",
-                    step + 1
-                ));
+                self.message = Some(paused_message(&self.strategy, *step, *traffic_percent));
             }
             StepOutcome::Succeeded => {
                 self.status = DeploymentStatus::Succeeded;
@@ -488,3 +500,7 @@ impl<'a, K: KeyValue> Records<'a, K> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+#[path = "records_tests.rs"]
+mod tests;

@@ -38,9 +38,35 @@ pub fn parse_ms(text: &str) -> Result<u64, String> {
     Ok(total)
 }
 
+/// Writes milliseconds the way [`parse_ms`] reads them: `1h30m`, `90s`,
+/// `250ms`; `0s` for zero.
+pub fn format_ms(ms: u64) -> String {
+    let mut out = String::new();
+    let mut rest = ms;
+    for (unit, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+        let n = rest / size;
+        rest %= size;
+        if n > 0 {
+            out += &format!("{n}{unit}");
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_ms;
+    use super::{format_ms, parse_ms};
+
+    #[test]
+    fn formatting_reads_back() {
+        for ms in [0, 250, 90_000, 1_200_000, 5_400_000, 3_601_001] {
+            assert_eq!(parse_ms(&format_ms(ms)), Ok(ms), "{}", format_ms(ms));
+        }
+        assert_eq!(format_ms(5_400_000), "1h30m");
+    }
 
     #[test]
     fn units() {
