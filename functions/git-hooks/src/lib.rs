@@ -14,7 +14,7 @@ use slipway_core::entry::webhook::{self, MAX_BODY_BYTES};
 use slipway_spin::app::{self, App};
 use slipway_spin::log::{self, RequestLog};
 use slipway_spin::request;
-use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http::{IntoResponse, Method, Request, StatusCode};
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
@@ -24,10 +24,10 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     let webhook = path.starts_with("/hooks/") && path != "/hooks/tekton";
     let response = serve(request).await;
     log.finish_json(&response);
-    // The answer time of deliveries that were taken (2xx): counting
-    // refused ones (bad signature, too large) would let anyone write to
-    // the store.
-    if webhook && response.0.is_success() {
+    // The answer time of deliveries that started work (202): ignored,
+    // duplicate and refused ones write nothing, and counting refused ones
+    // would let anyone write to the store.
+    if webhook && response.0 == StatusCode::ACCEPTED {
         log::webhook_answered(log.elapsed_ms());
     }
     Ok(response)
