@@ -74,6 +74,7 @@ impl Outcome {
             Outcome::PipelineRead(Ok(Some(_))) => "pipeline_read",
             Outcome::PipelineRead(Ok(None)) => "pipeline_missing",
             Outcome::PipelineRead(Err(_)) => "pipeline_invalid",
+            Outcome::BaseCompared(_) => "base_compared",
             Outcome::Triggered { .. } => "triggered",
             Outcome::StageFailed(_) => "stage_failed",
             Outcome::DeployStarted { .. } => "deploy_started",

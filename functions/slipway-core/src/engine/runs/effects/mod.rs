@@ -72,6 +72,7 @@ fn service_of(config: &crate::config::ControlPlane, run: &RunRecord, effect: &Ef
         Effect::Reply { .. } => "chat/reply".into(),
         Effect::ResolveCommit
         | Effect::ReadPipeline
+        | Effect::CompareBasePipeline
         | Effect::Status { .. }
         | Effect::RecordOutcome => format!("provider/{}", run.trigger.provider),
     }
