@@ -226,6 +226,22 @@ fn metrics_count_a_run_and_logs_trace_it_without_secrets() {
         "commit statuses are logged"
     );
 
+    // The webhook's own remote call: the pipeline file, read before the answer.
+    assert!(
+        lines.iter().any(|l| l["event"] == "call"
+            && l["effect"] == "pipeline"
+            && l["service"] == "provider/github"
+            && l["http_status"] == 200),
+        "the webhook's pipeline read is logged"
+    );
+    assert!(
+        lines.iter().any(|l| l["event"] == "request"
+            && l["component"] == "runs-api"
+            && l["route"] == "/metrics"
+            && l["status"] == 401),
+        "refused scrapes are logged"
+    );
+
     let logs = all_logs(&env);
     let mut secrets = vec![
         HOOK_SECRET.to_owned(),
