@@ -12,16 +12,33 @@ use slipway_core::entry::dry_run::api::{MAX_DRY_RUN_BYTES, handle_dry_run};
 use slipway_core::entry::tekton_events::{self, MAX_EVENT_BYTES};
 use slipway_core::entry::webhook::{self, MAX_BODY_BYTES};
 use slipway_spin::app::{self, App};
+use slipway_spin::log::{self, RequestLog};
 use slipway_spin::request;
-use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http::{IntoResponse, Method, Request, StatusCode};
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
+    let log = RequestLog::start("git-hooks", &request);
+    // Git deliveries only: Tekton's events may come unauthenticated.
+    let path = request.uri().path();
+    let webhook = path.starts_with("/hooks/") && path != "/hooks/tekton";
+    let response = serve(request).await;
+    log.finish_json(&response);
+    // The answer time of deliveries that started work (202): ignored,
+    // duplicate and refused ones write nothing, and counting refused ones
+    // would let anyone write to the store.
+    if webhook && response.0 == StatusCode::ACCEPTED {
+        log::webhook_answered(log.elapsed_ms());
+    }
+    Ok(response)
+}
+
+async fn serve(request: Request) -> app::JsonResponse {
     if request.method() != Method::POST {
-        return Ok(request::json(405, &json!({ "error": "use POST" })));
+        return request::json(405, &json!({ "error": "use POST" }));
     }
     if request.uri().path() == "/api/dry-run" {
-        return Ok(dry_run(request).await);
+        return dry_run(request).await;
     }
     let provider = request::path_param(&request, "provider");
     let headers = request::headers(&request);
@@ -35,18 +52,18 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     };
     let body = match request::body_or_reply(request, limit).await {
         Ok(b) => b,
-        Err(reply) => return Ok(reply),
+        Err(reply) => return reply,
     };
     let app = match App::load().await {
         Ok(app) => app,
-        Err(reply) => return Ok(reply),
+        Err(reply) => return reply,
     };
     let handled = if tekton {
         tekton_events::handle_tekton_event(&app.deps(), &headers, &query, &body).await
     } else {
         webhook::handle_webhook(&app.deps(), &provider, &headers, &body).await
     };
-    Ok(app::respond(app, handled))
+    app::respond(app, handled)
 }
 
 /// `POST /api/dry-run`.

@@ -3,6 +3,7 @@
 use std::hash::{BuildHasher, RandomState};
 
 use slipway_core::health;
+use slipway_core::obs::log::Line;
 use slipway_core::ports::{KeyValue, KvError};
 use spin_sdk::http::{HeaderMap, HeaderValue, IntoResponse, Method, Request, StatusCode};
 use spin_sdk::key_value::Store;
@@ -40,6 +41,30 @@ fn json(status: StatusCode, body: String) -> anyhow::Result<(StatusCode, HeaderM
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
+    let started = now_ms();
+    let method = request.method().as_str().to_owned();
+    let response = serve(request).await?;
+    // Its one log line (this component stays free of the Spin adapter
+    // crate: it reads no configuration).
+    let now = now_ms();
+    Line::new("request", now)
+        .text("component", "health")
+        .text("route", "/api/health")
+        .text("method", method)
+        .number("status", u64::from(response.0.as_u16()))
+        .number("duration_ms", now.saturating_sub(started))
+        .emit();
+    Ok(response)
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+async fn serve(request: Request) -> anyhow::Result<(StatusCode, HeaderMap, String)> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let body = serde_json::json!({ "error": "method not allowed: use GET" }).to_string();
         return json(StatusCode::METHOD_NOT_ALLOWED, body);

@@ -9,37 +9,51 @@
 //!   unfinished run and deployment within a time budget;
 //! - `/api/config` (admin of everything): the configuration in force, its
 //!   history, and changes to it without a redeploy
-//!   (`slipway_core::entry::config_api`).
+//!   (`slipway_core::entry::config_api`);
+//! - `GET /metrics` (any API token): Prometheus' text exposition.
 
 use serde_json::json;
 use slipway_core::entry::config_api::{self, ConfigRequest, MAX_CONFIG_BYTES, Packaged};
-use slipway_core::entry::{approve_api, retry, runs_read, tick};
+use slipway_core::entry::{approve_api, metrics, retry, runs_read, tick};
+use slipway_core::obs::exposition;
+use slipway_core::providers::Headers;
 use slipway_core::runs::Verdict;
 use slipway_spin::app::{self, App};
+use slipway_spin::log::RequestLog;
 use slipway_spin::request;
-use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http::{HeaderValue, IntoResponse, Method, Request};
 
 /// Largest request body accepted (an approval's reason).
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
+    let log = RequestLog::start("runs-api", &request);
+    let response = serve(request).await;
+    log.finish_json(&response);
+    Ok(response)
+}
+
+async fn serve(request: Request) -> app::JsonResponse {
     let path = request.uri().path().trim_end_matches('/').to_owned();
     if path == "/api/config" || path.starts_with("/api/config/") {
-        return Ok(config(request, &path).await);
+        return config(request, &path).await;
     }
     let method = request.method().clone();
     let headers = request::headers(&request);
     let query = request.uri().query().unwrap_or_default().to_owned();
     let body = match request::body_or_reply(request, MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(reply) => return Ok(reply),
+        Err(reply) => return reply,
     };
     let app = match App::load().await {
         Ok(app) => app,
-        Err(reply) => return Ok(reply),
+        Err(reply) => return reply,
     };
     let deps = app.deps();
+    if path == "/metrics" {
+        return metrics(&deps, method, &headers).await;
+    }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let reply = match (method, segments.as_slice()) {
         (Method::POST, ["api", "tick"]) => {
@@ -82,19 +96,32 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
                 "retry" | "approve" | "reject",
             ],
         ) => {
-            return Ok(request::json(
-                405,
-                &json!({ "error": "method not allowed" }),
-            ));
+            return request::json(405, &json!({ "error": "method not allowed" }));
         }
         _ => {
-            return Ok(request::json(
-                404,
-                &json!({ "error": format!("no route {path}") }),
-            ));
+            return request::json(404, &json!({ "error": format!("no route {path}") }));
         }
     };
-    Ok(app::reply(reply))
+    app::reply(reply)
+}
+
+/// `GET /metrics`: the Prometheus exposition, for any API token.
+async fn metrics(deps: &app::AppDeps<'_>, method: Method, headers: &Headers) -> app::JsonResponse {
+    if method != Method::GET && method != Method::HEAD {
+        return request::json(405, &json!({ "error": "method not allowed: use GET" }));
+    }
+    match metrics::handle_metrics(deps, headers).await {
+        Ok(text) => {
+            let mut response = request::json(200, &json!(null));
+            response.1.insert(
+                "content-type",
+                HeaderValue::from_static(exposition::CONTENT_TYPE),
+            );
+            response.2 = text;
+            response
+        }
+        Err(reply) => app::reply(reply),
+    }
 }
 
 /// A numeric query parameter, if present and valid.

@@ -20,6 +20,7 @@ pub mod health;
 pub mod intents;
 pub mod least_privilege;
 pub mod notify;
+pub mod obs;
 pub mod pipeline;
 pub mod ports;
 pub mod position;

@@ -20,6 +20,9 @@ pub const CONFIG_PATH: &str = "/config/slipway.toml";
 /// A JSON response as components return it.
 pub type JsonResponse = (StatusCode, HeaderMap, String);
 
+/// The domain's dependencies over Spin, as [`App::deps`] gives them.
+pub type AppDeps<'a> = Deps<'a, SpinKv, SpinHttp, WasiClock, SpinVariables>;
+
 /// The per-request world of a component.
 pub struct App {
     /// The control-plane configuration in force.
@@ -57,7 +60,7 @@ impl App {
     }
 
     /// The domain's dependencies.
-    pub fn deps(&self) -> Deps<'_, SpinKv, SpinHttp, WasiClock, SpinVariables> {
+    pub fn deps(&self) -> AppDeps<'_> {
         Deps {
             kv: &self.kv,
             http: &SpinHttp,

@@ -5,6 +5,7 @@ pub mod app;
 pub mod clock;
 pub mod http_client;
 pub mod key_value;
+pub mod log;
 pub mod request;
 pub mod secrets;
 

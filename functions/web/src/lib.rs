@@ -8,6 +8,7 @@ mod assets;
 
 use slipway_core::entry::web::{self, WebRequest};
 use slipway_spin::app::{self, App};
+use slipway_spin::log::RequestLog;
 use slipway_spin::request;
 use spin_sdk::http::{IntoResponse, Method, Request};
 
@@ -16,12 +17,19 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 
 #[spin_sdk::http_service]
 async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
+    let log = RequestLog::start("web", &request);
+    let response = serve(request).await;
+    log.finish_json(&response);
+    Ok(response)
+}
+
+async fn serve(request: Request) -> app::JsonResponse {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     if (method == Method::GET || method == Method::HEAD)
         && let Some(page) = assets::page(&path)
     {
-        return Ok(page);
+        return page;
     }
     let query = request.uri().query().unwrap_or_default().to_owned();
     let mut headers = request::headers(&request);
@@ -35,11 +43,11 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
     }
     let body = match request::body_or_reply(request, MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(reply) => return Ok(reply),
+        Err(reply) => return reply,
     };
     let app = match App::load().await {
         Ok(app) => app,
-        Err(reply) => return Ok(reply),
+        Err(reply) => return reply,
     };
     let web_request = WebRequest {
         method: method.as_str(),
@@ -49,7 +57,7 @@ async fn handle(request: Request) -> anyhow::Result<impl IntoResponse> {
         body: &body,
     };
     let reply = web::handle(&app.deps(), &web_request).await;
-    Ok(app::reply(reply))
+    app::reply(reply)
 }
 
 /// The `host:port` the request was sent to: the URI's authority, else

@@ -15,6 +15,7 @@ pub use super::lock::{Lock, lock_key};
 use super::platform::Rollout;
 use super::{StepOutcome, Strategy};
 use crate::intents::Intents;
+use crate::obs::metrics;
 use crate::ports::{KeyValue, KvError, Swap};
 
 /// Most compare-and-swap rounds on one record.
@@ -416,6 +417,7 @@ impl<'a, K: KeyValue> Records<'a, K> {
     pub async fn create(&self, d: &Deployment) -> Result<(), RecordError> {
         let key = deployment_key(&d.app, &d.environment, d.number);
         self.kv.set(&key, &encode(&key, d)?).await?;
+        metrics::apply(self.kv, &metrics::deployment_changes(None, d)).await;
         Ok(())
     }
 
@@ -471,7 +473,12 @@ impl<'a, K: KeyValue> Records<'a, K> {
                 .compare_and_swap(&key, &raw, &encode(&key, &after)?)
                 .await?
             {
-                Swap::Swapped => return Ok((after, value)),
+                Swap::Swapped => {
+                    // Counted once: only this swap made this transition.
+                    let changes = metrics::deployment_changes(Some(&before), &after);
+                    metrics::apply(self.kv, &changes).await;
+                    return Ok((after, value));
+                }
                 Swap::Conflict(Some(fresh)) => raw = fresh,
                 Swap::Conflict(None) => {
                     return Err(RecordError::Corrupt(key, "deleted while updating".into()));

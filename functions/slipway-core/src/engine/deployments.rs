@@ -19,6 +19,7 @@ use crate::deploy::{DeployError, StepOutcome};
 use crate::engine::deploy_requests::LOCK_TTL_MS;
 use crate::intents::Claimed;
 use crate::notify::{Notice, NotifyOn};
+use crate::obs::traced::{CallContext, Traced};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::runs::{Report, RunStore, StageStatus};
 
@@ -243,6 +244,40 @@ fn notify_targets<K, H, C, S>(deps: &Deps<'_, K, H, C, S>, app: &str) -> Vec<boo
         .unwrap_or_default()
 }
 
+/// What a platform call of `d` is for, in its log lines.
+fn call_context(d: &Deployment, op: Operation) -> CallContext {
+    CallContext {
+        run: d.stage.as_ref().map(|s| s.run.clone()),
+        deployment: Some(d.id.clone()),
+        stage: d.stage.as_ref().map(|s| s.stage.clone()),
+        attempt: d.stage.as_ref().map(|s| s.attempt),
+        effect: match op {
+            Operation::Step => "step",
+            Operation::Promote => "promote",
+            Operation::Abort => "abort",
+        }
+        .into(),
+        service: format!("environment/{}", d.environment),
+    }
+}
+
+/// The `effect` log line of a platform call that started at `started`.
+fn log_platform_call<H, K, C, T>(
+    traced: &Traced<'_, H, K, C>,
+    result: &Result<T, DeployError>,
+    started: u64,
+    now: u64,
+) {
+    traced
+        .context()
+        .line("effect", now)
+        .number("calls", traced.calls())
+        .maybe_number("http_status", traced.last_status().map(u64::from))
+        .number("duration_ms", now.saturating_sub(started))
+        .text("outcome", if result.is_ok() { "done" } else { "error" })
+        .emit();
+}
+
 /// Makes the platform call `op` under `lease` and records its result if
 /// the lease is still this request's. Returns the stored deployment.
 async fn platform_call<K, H, C, S>(
@@ -259,6 +294,7 @@ where
     S: Secrets,
 {
     let now = deps.clock.now_ms();
+    let traced = Traced::new(deps.http, deps.kv, deps.clock, call_context(d, op));
     let result = match deps.config.environments.get(&d.environment) {
         None => Err(DeployError::Config(format!(
             "environment {:?} is no longer configured",
@@ -267,13 +303,11 @@ where
         Some(env) => match (&d.rollout, &d.rollback_of) {
             // Aborted before it touched the platform: nothing to undo.
             (None, _) if op == Operation::Abort => Ok((None, StepOutcome::Aborted)),
-            (None, Some(from)) => {
-                platform::rollback(deps.http, deps.secrets, env, &d.app, from, now)
-                    .await
-                    .map(|(r, o)| (Some(r), o))
-            }
+            (None, Some(from)) => platform::rollback(&traced, deps.secrets, env, &d.app, from, now)
+                .await
+                .map(|(r, o)| (Some(r), o)),
             (None, None) => platform::start(
-                deps.http,
+                &traced,
                 deps.secrets,
                 env,
                 &d.app,
@@ -285,12 +319,13 @@ where
             .map(|(r, o)| (Some(r), o)),
             (Some(rollout), _) => {
                 let mut rollout: Rollout = rollout.clone();
-                platform::operate(deps.http, deps.secrets, env, &mut rollout, op, now)
+                platform::operate(&traced, deps.secrets, env, &mut rollout, op, now)
                     .await
                     .map(|o| (Some(rollout), o))
             }
         },
     };
+    log_platform_call(&traced, &result, now, deps.clock.now_ms());
     let now = deps.clock.now_ms();
     let stored = update_retrying(records, d, |d| {
         if d.lease.as_ref() != Some(lease) {

@@ -25,6 +25,7 @@ pub mod deploy_api;
 pub mod dry_run;
 mod github_builds;
 mod jenkins_notification;
+pub mod metrics;
 pub mod ok_to_test;
 pub mod result;
 pub mod retry;

@@ -33,6 +33,7 @@ use crate::config::AppConfig;
 use crate::engine::repo::{self, PipelineFile};
 use crate::engine::trust::restrict;
 use crate::engine::{Deps, Target};
+use crate::obs::traced::{CallContext, Traced};
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::{self, Headers, ParsedEvent, Provider};
 use crate::runs::{
@@ -170,8 +171,22 @@ where
         return record_run(deps, app_name, &hash, candidate.trigger, pending, hold).await;
     }
     let (read_repo, read_at) = candidate.trigger.pipeline_location();
+    // The one remote call of a webhook, logged like the engine's.
+    let context = CallContext {
+        effect: "pipeline".into(),
+        service: format!("provider/{}", provider.as_str()),
+        ..CallContext::default()
+    };
+    let traced = Traced::new(deps.http, deps.kv, deps.clock, context);
+    let traced_deps = Deps {
+        kv: deps.kv,
+        http: &traced,
+        clock: deps.clock,
+        secrets: deps.secrets,
+        config: deps.config,
+    };
     let read = repo::read_pipeline(
-        deps,
+        &traced_deps,
         provider,
         read_repo,
         &app.pipeline_path,

@@ -4,6 +4,7 @@ use sha2::{Digest, Sha256};
 
 use super::index::RunIndex;
 use super::{RunRecord, TransitionError, parse_run_id};
+use crate::obs::metrics;
 use crate::ports::{KeyValue, KvError, Swap};
 
 /// Most compare-and-swap rounds before giving up on a hot record.
@@ -82,6 +83,7 @@ impl<'a, K: KeyValue> RunStore<'a, K> {
         // the counter and the run. The reconcile that follows (or the
         // tick's adoption) indexes it.
         self.kv.set(&key, &bytes).await?;
+        metrics::apply(self.kv, &metrics::run_changes(None, record)).await;
         Ok(())
     }
 
@@ -135,6 +137,9 @@ impl<'a, K: KeyValue> RunStore<'a, K> {
             match self.kv.compare_and_swap(&key, &current, &bytes).await? {
                 Swap::Swapped => {
                     self.index(&after).await;
+                    // Counted once: only this swap made this transition.
+                    let changes = metrics::run_changes(Some(&before), &after);
+                    metrics::apply(self.kv, &changes).await;
                     return Ok((after, value, true));
                 }
                 Swap::Conflict(Some(fresh)) => current = fresh,

@@ -63,6 +63,32 @@ pub enum Outcome {
     Noticed,
 }
 
+impl Outcome {
+    /// Its name in log lines (`triggered`, `retry`, `stage_failed`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::NotTried => "not_tried",
+            Outcome::Retry { .. } => "retry",
+            Outcome::CommitResolved(Ok(_)) => "commit_resolved",
+            Outcome::CommitResolved(Err(_)) => "commit_missing",
+            Outcome::PipelineRead(Ok(Some(_))) => "pipeline_read",
+            Outcome::PipelineRead(Ok(None)) => "pipeline_missing",
+            Outcome::PipelineRead(Err(_)) => "pipeline_invalid",
+            Outcome::BaseCompared(_) => "base_compared",
+            Outcome::Triggered { .. } => "triggered",
+            Outcome::StageFailed(_) => "stage_failed",
+            Outcome::DeployStarted { .. } => "deploy_started",
+            Outcome::Polled {
+                report: Some(_), ..
+            } => "polled_ended",
+            Outcome::Polled { .. } => "polled_running",
+            Outcome::Posted(_) => "posted",
+            Outcome::BranchRecorded(_) => "branch_recorded",
+            Outcome::Noticed => "noticed",
+        }
+    }
+}
+
 /// Applies `outcome` of `claim` to `run` at `now_ms`.
 pub fn apply(run: &mut RunRecord, claim: &Claimed, outcome: &Outcome, now_ms: u64) {
     if !run.intents.owns(claim) {

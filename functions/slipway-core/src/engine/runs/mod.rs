@@ -88,7 +88,7 @@ where
             let outcome = if deps.clock.now_ms() >= deadline_ms {
                 Outcome::NotTried
             } else {
-                let (outcome, more) = effects::execute(deps, &record, &claim).await;
+                let (outcome, more) = effects::execute_traced(deps, &record, &claim).await;
                 visit.effects += 1;
                 touched.extend(more);
                 outcome

@@ -14,6 +14,8 @@ use crate::engine::chat::Delivery;
 use crate::engine::repo::{self, PipelineFile};
 use crate::engine::{Deps, Target};
 use crate::intents::Claimed;
+use crate::obs::traced::{CallContext, Traced};
+use crate::pipeline::StageKind;
 use crate::ports::{Clock, HttpClient, KeyValue, Secrets};
 use crate::providers::Provider;
 use crate::runs::RunRecord;
@@ -41,6 +43,95 @@ pub(super) fn delivered<C: Clock>(clock: &C, claim: &Claimed, delivery: Delivery
         Delivery::Done => Outcome::Noticed,
         Delivery::Retry(error) => retry_later(clock, claim, error),
     }
+}
+
+/// The remote service `effect` of `run` talks to (the `service` label).
+fn service_of(config: &crate::config::ControlPlane, run: &RunRecord, effect: &Effect) -> String {
+    let stage_kind = |name: &str| {
+        run.pipeline
+            .as_ref()
+            .and_then(|p| p.stages.iter().find(|s| s.name == name))
+            .map(|s| &s.kind)
+    };
+    match effect {
+        Effect::Trigger { stage, .. } | Effect::Poll { stage, .. } => match stage_kind(stage) {
+            Some(StageKind::Build { service, .. }) => format!("build/{service}"),
+            _ => "build/unknown".into(),
+        },
+        Effect::Deploy { stage, .. } => match stage_kind(stage) {
+            Some(StageKind::Deploy { environment, .. }) => format!("environment/{environment}"),
+            _ => "environment/unknown".into(),
+        },
+        Effect::Notify { target, .. } | Effect::Ask { target, .. } => config
+            .apps
+            .get(&run.app)
+            .and_then(|a| a.notify.get(*target))
+            .map_or("chat/unknown".into(), |t| {
+                format!("chat/{}", t.kind.as_str())
+            }),
+        Effect::Reply { .. } => "chat/reply".into(),
+        Effect::ResolveCommit
+        | Effect::ReadPipeline
+        | Effect::CompareBasePipeline
+        | Effect::Status { .. }
+        | Effect::RecordOutcome => format!("provider/{}", run.trigger.provider),
+    }
+}
+
+/// [`execute`] with its remote calls logged and counted
+/// ([`Traced`]), and one `effect` log line for the whole effect.
+pub(super) async fn execute_traced<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    run: &RunRecord,
+    claim: &Claimed,
+) -> (Outcome, Vec<Target>)
+where
+    K: KeyValue,
+    H: HttpClient,
+    C: Clock,
+    S: Secrets,
+{
+    let effect = Effect::parse(&claim.id);
+    let (stage, attempt) = match &effect {
+        Some(
+            Effect::Trigger { stage, attempt }
+            | Effect::Poll { stage, attempt }
+            | Effect::Deploy { stage, attempt }
+            | Effect::Ask { stage, attempt, .. },
+        ) => (Some(stage.clone()), Some(*attempt)),
+        _ => (None, None),
+    };
+    let context = CallContext {
+        run: Some(run.id.clone()),
+        deployment: None,
+        stage,
+        attempt,
+        effect: claim.id.split('/').next().unwrap_or_default().to_owned(),
+        service: effect
+            .as_ref()
+            .map_or("unknown".into(), |e| service_of(deps.config, run, e)),
+    };
+    let traced = Traced::new(deps.http, deps.kv, deps.clock, context);
+    let traced_deps = Deps {
+        kv: deps.kv,
+        http: &traced,
+        clock: deps.clock,
+        secrets: deps.secrets,
+        config: deps.config,
+    };
+    let started = deps.clock.now_ms();
+    let (outcome, touched) = execute(&traced_deps, run, claim).await;
+    let now = deps.clock.now_ms();
+    traced
+        .context()
+        .line("effect", now)
+        .number("try", u64::from(claim.tries))
+        .number("calls", traced.calls())
+        .maybe_number("http_status", traced.last_status().map(u64::from))
+        .number("duration_ms", now.saturating_sub(started))
+        .text("outcome", outcome.name())
+        .emit();
+    (outcome, touched)
 }
 
 /// Carries out `claim` for `run`.
