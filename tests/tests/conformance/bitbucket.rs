@@ -5,13 +5,15 @@
 //! neither has a case.
 //!
 //! Pull request payloads name their commits by 12-character
-//! abbreviations. Resolving them to full hashes landed on main (issue
-//! 15, short hashes) as this suite was finished: the cases that would start a run of a
-//! request's commit are not sent (their expectation is written down),
-//! nor are the untrusted author's held request and the `/ok-to-test` that
-//! would release it; they are next.
+//! abbreviations (the cases send [`Short`] ones): each request's run is
+//! expected at the full 40-digit hash, which Slipway looks up through the
+//! API before it reads the pipeline, posts a status or starts a build.
+//! Bitbucket keeps no ref of a fork's head in the target repository: a
+//! fork's commits exist only in the fork, where its run reads and reports.
 
-use super::harness::{Case, Expect, Fixture, Provider, RunExpect, Val::*, started};
+use super::harness::{
+    Case, Expect, Fixture, ForkSource, Provider, RunExpect, Val::*, from_fork, started,
+};
 use crate::fixture;
 use slipway_tests::fakes::webhooks;
 
@@ -19,29 +21,40 @@ const PUSH: Fixture = fixture!("bitbucket/push.json");
 const PR: Fixture = fixture!("bitbucket/pullrequest_created.json");
 const COMMENT: Fixture = fixture!("bitbucket/pullrequest_comment_created.json");
 const BRANCH: &str = "refs/heads/name-of-branch";
+/// The example request's source branch.
+const PR_BRANCH: &str = "refs/heads/branch2";
+const PR_RUN: Expect = started(PR_BRANCH, "merge_request");
 
 /// The request from a fork by an untrusted author.
 const FORK: &str = "pull request from a fork by an untrusted author";
 
-/// A started push run of `git_ref` at the case's commit `commit`.
-const fn push_run(git_ref: &'static str, commit: u32, kind: &'static str) -> RunExpect {
-    RunExpect {
-        git_ref: Some(git_ref),
-        commit: Some(commit),
-        kind,
-        held: false,
+/// Request `number` from `forker/repo_name`'s branch `branch2`.
+const fn fork(number: u64) -> ForkSource {
+    ForkSource {
+        number,
+        git_ref: PR_BRANCH,
+        clone_url: "https://bitbucket.org/forker/repo_name.git",
     }
 }
 
-/// What a request's run should be once its abbreviated hash is resolved.
-const SHORT_HASH: &str = "starts a run of the request's head at its full 40-digit hash, resolved \
-    through the API from the payload's 12-character `source.commit.hash` (issue 15, short hashes)";
+/// A started push run of `git_ref` at the case's commit `commit`.
+const fn push_run(git_ref: &'static str, commit: u32, kind: &'static str) -> RunExpect {
+    RunExpect {
+        git_ref,
+        commit,
+        kind,
+        fork: None,
+        held: false,
+    }
+}
 
 /// Bitbucket's table.
 pub const BITBUCKET: Provider = Provider {
     name: "bitbucket",
     index: 5,
     fork: "forker/repo_name",
+    fork_heads_in_target: false,
+    commit_statuses: true,
     repo_paths: &["team_name/repo_name"],
     sign: webhooks::bitbucket,
     cases: &[
@@ -120,18 +133,10 @@ pub const BITBUCKET: Provider = Provider {
             ("/push/changes/0/new", Null),
             ("/push/changes/0/closed", Bool(true)),
         ]),
-        Case::new(
-            "pull request created",
-            PR,
-            "pullrequest:created",
-            Expect::Pending(SHORT_HASH),
-        ),
-        Case::new(
-            "pull request updated",
-            PR,
-            "pullrequest:updated",
-            Expect::Pending(SHORT_HASH),
-        ),
+        Case::new("pull request created", PR, "pullrequest:created", PR_RUN)
+            .set(&[("/pullrequest/source/commit/hash", Short(0))]),
+        Case::new("pull request updated", PR, "pullrequest:updated", PR_RUN)
+            .set(&[("/pullrequest/source/commit/hash", Short(0))]),
         Case::new(
             "pull request declined",
             PR,
@@ -146,18 +151,13 @@ pub const BITBUCKET: Provider = Provider {
             Expect::Ignored("merge request merged"),
         )
         .set(&[("/pullrequest/state", Str("MERGED"))]),
-        // Before short hashes were resolved, this run's commit was the
-        // abbreviation and its commit status was refused ("Commit not
-        // found") until given up.
+        // Held, its abbreviation resolved in the fork (the target does
+        // not have the commit).
         Case::new(
             FORK,
             PR,
             "pullrequest:created",
-            Expect::Pending(
-                "held for /ok-to-test, a run of the request's head at its full hash (resolved \
-                 from the 12-character `source.commit.hash`, issue 15, short hashes); not asserted here yet: short-hash \
-                 resolution landed on main (e7188f7) as this suite was finished",
-            ),
+            from_fork(PR_BRANCH, fork(3), true),
         )
         .set(&[
             ("/pullrequest/id", Num(3)),
@@ -180,24 +180,31 @@ pub const BITBUCKET: Provider = Provider {
             ("/pullrequest/source/commit/hash", ShortOf(FORK, 0)),
             ("/actor/username", Str("forker")),
         ]),
+        // The comment names the abbreviation; the held run is at the full hash.
         Case::new(
             "/ok-to-test by a trusted person",
             COMMENT,
             "pullrequest:comment_created",
-            Expect::Pending(
-                "releases the held run of the request above and starts its build at the full \
-                 hash (issue 15, short hashes)",
-            ),
-        ),
+            Expect::Releases(FORK),
+        )
+        .set(&[
+            ("/pullrequest/id", Num(3)),
+            ("/pullrequest/source/commit/hash", ShortOf(FORK, 0)),
+        ]),
         Case::new(
             "pull request from a fork by a trusted author",
             PR,
             "pullrequest:created",
-            Expect::Pending(
-                "starts a run of the fork's commit (resolved to its full hash), built from the \
-             fork's clone URL and ref (issue 15, forks and short hashes)",
+            from_fork(PR_BRANCH, fork(4), false),
+        )
+        .set(&[
+            ("/pullrequest/id", Num(4)),
+            ("/pullrequest/source/commit/hash", Short(0)),
+            (
+                "/pullrequest/source/repository/full_name",
+                Str("forker/repo_name"),
             ),
-        ),
+        ]),
         Case::new(
             "pull request approved (ignored)",
             PR,

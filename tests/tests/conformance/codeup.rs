@@ -5,7 +5,7 @@
 //! `action: open` only; the other actions are written in GitLab's
 //! vocabulary, which Codeup's payloads follow.
 
-use super::harness::{Case, Expect, Fixture, Provider, Val::*, held_fork, started};
+use super::harness::{Case, Expect, Fixture, ForkSource, Provider, Val::*, from_fork, started};
 use crate::fixture;
 use slipway_tests::fakes::webhooks;
 
@@ -18,6 +18,21 @@ const MR_RUN: Expect = started("refs/heads/ms-viewport", "merge_request");
 /// The request from a fork by an untrusted author.
 const FORK: &str = "merge request from a fork by an untrusted author";
 
+/// The fork's page, which names it.
+const FORK_WEB: &str = "https://codeup.aliyun.com/acme/forker-demo";
+
+/// The fork's clone URL.
+const FORK_CLONE: &str = "https://codeup.aliyun.com/acme/forker-demo.git";
+
+/// Request `number` from the fork's branch `ms-viewport`.
+const fn fork(number: u64) -> ForkSource {
+    ForkSource {
+        number,
+        git_ref: "refs/heads/ms-viewport",
+        clone_url: FORK_CLONE,
+    }
+}
+
 /// Codeup's table.
 pub const CODEUP: Provider = Provider {
     name: "codeup",
@@ -26,6 +41,8 @@ pub const CODEUP: Provider = Provider {
     // the one organization configured (`acme`), and now posts a fork's
     // commit status to the fork.
     fork: "acme/forker-demo",
+    fork_heads_in_target: false,
+    commit_statuses: true,
     repo_paths: &["demo/demo"],
     sign: webhooks::codeup,
     cases: &[
@@ -105,17 +122,19 @@ pub const CODEUP: Provider = Provider {
             ("/object_attributes/action", Str("merge")),
             ("/object_attributes/state", Str("merged")),
         ]),
-        Case::new(FORK, MR, "Merge Request Hook", held_fork(Some(0))).set(&[
+        // Held; Codeup keeps no ref of the fork's head in the target: the
+        // run is of the source branch, its commit only in the fork.
+        Case::new(
+            FORK,
+            MR,
+            "Merge Request Hook",
+            from_fork("refs/heads/ms-viewport", fork(3), true),
+        )
+        .set(&[
             ("/object_attributes/iid", Num(3)),
             ("/object_attributes/last_commit/id", Commit(0)),
-            (
-                "/object_attributes/source/web_url",
-                Str("https://codeup.aliyun.com/acme/forker-demo"),
-            ),
-            (
-                "/object_attributes/source/http_url",
-                Str("https://codeup.aliyun.com/acme/forker-demo.git"),
-            ),
+            ("/object_attributes/source/web_url", Str(FORK_WEB)),
+            ("/object_attributes/source/http_url", Str(FORK_CLONE)),
             ("/object_attributes/source/namespace", Str("acme")),
             ("/user/username", Str("forker")),
             ("/user/name", Str("forker")),
@@ -145,12 +164,15 @@ pub const CODEUP: Provider = Provider {
             "merge request from a fork by a trusted author",
             MR,
             "Merge Request Hook",
-            Expect::Pending(
-                "starts a run of the fork's commit, built from the fork's clone URL and ref; \
-                 not asserted here yet: fork sources landed on main (e7188f7) as this suite \
-                 was finished (issue 15, forks)",
-            ),
-        ),
+            from_fork("refs/heads/ms-viewport", fork(4), false),
+        )
+        .set(&[
+            ("/object_attributes/iid", Num(4)),
+            ("/object_attributes/last_commit/id", Commit(0)),
+            ("/object_attributes/source/web_url", Str(FORK_WEB)),
+            ("/object_attributes/source/http_url", Str(FORK_CLONE)),
+            ("/object_attributes/source/namespace", Str("acme")),
+        ]),
         Case::new(
             "comment on a commit (ignored)",
             NOTE,

@@ -5,7 +5,7 @@
 //! Delivery" is a push of the default branch's head with `before` equal to
 //! `after`.
 
-use super::harness::{Case, Expect, Fixture, Provider, Val::*, held_fork, started};
+use super::harness::{Case, Expect, Fixture, ForkSource, Provider, Val::*, from_fork, started};
 use crate::fixture;
 use slipway_tests::fakes::webhooks;
 
@@ -18,11 +18,25 @@ const PR_RUN: Expect = started("refs/heads/changes", "merge_request");
 /// The request from a fork by an untrusted author.
 const FORK: &str = "pull request from a fork by an untrusted author";
 
+/// The fork's clone URL.
+const FORK_CLONE: &str = "https://gitea.com/forker/webhooks.git";
+
+/// Request `number` from the fork's branch `changes`.
+const fn fork(number: u64) -> ForkSource {
+    ForkSource {
+        number,
+        git_ref: "refs/heads/changes",
+        clone_url: FORK_CLONE,
+    }
+}
+
 /// Gitea's table (Forgejo's deliveries go to `/hooks/forgejo`).
 pub const GITEA: Provider = Provider {
     name: "gitea",
     index: 6,
     fork: "forker/webhooks",
+    fork_heads_in_target: true,
+    commit_statuses: true,
     repo_paths: &[
         "gitea/webhooks",
         "forgejo/webhooks",
@@ -108,12 +122,20 @@ pub const GITEA: Provider = Provider {
             ("/pull_request/author_association", Remove),
             ("/pull_request/merged", Bool(true)),
         ]),
-        Case::new(FORK, PR, "pull_request", held_fork(Some(0))).set(&[
+        // Held; the target keeps the fork's head under refs/pull/3/head.
+        Case::new(
+            FORK,
+            PR,
+            "pull_request",
+            from_fork("refs/pull/3/head", fork(3), true),
+        )
+        .set(&[
             ("/number", Num(3)),
             ("/pull_request/number", Num(3)),
             ("/pull_request/author_association", Remove),
             ("/pull_request/head/sha", Commit(0)),
             ("/pull_request/head/repo/full_name", Str("forker/webhooks")),
+            ("/pull_request/head/repo/clone_url", Str(FORK_CLONE)),
             ("/pull_request/user/login", Str("forker")),
             ("/sender/login", Str("forker")),
         ]),
@@ -138,11 +160,16 @@ pub const GITEA: Provider = Provider {
             "pull request from a fork by a trusted author",
             PR,
             "pull_request",
-            Expect::Pending(
-                "starts a run of the fork's commit, built from the fork's clone URL and ref; not asserted here yet: fork sources landed on main (e7188f7) as this suite \
-                 was finished (issue 15, forks)",
-            ),
-        ),
+            from_fork("refs/pull/4/head", fork(4), false),
+        )
+        .set(&[
+            ("/number", Num(4)),
+            ("/pull_request/number", Num(4)),
+            ("/pull_request/author_association", Remove),
+            ("/pull_request/head/sha", Commit(0)),
+            ("/pull_request/head/repo/full_name", Str("forker/webhooks")),
+            ("/pull_request/head/repo/clone_url", Str(FORK_CLONE)),
+        ]),
         Case::new(
             "comment on an issue (ignored)",
             COMMENT,

@@ -4,7 +4,7 @@
 //! action (`open`, `update`, `close`, `merge`, `test`, …), so neither has
 //! a case.
 
-use super::harness::{Case, Expect, Fixture, Provider, Val::*, held_fork, started};
+use super::harness::{Case, Expect, Fixture, ForkSource, Provider, Val::*, from_fork, started};
 use crate::fixture;
 use slipway_tests::fakes::webhooks;
 
@@ -17,11 +17,25 @@ const BRANCH: &str = "refs/heads/change_commitlint_config";
 /// The request from a fork by an untrusted author.
 const FORK: &str = "pull request from a fork by an untrusted author";
 
+/// The fork's clone URL.
+const FORK_CLONE: &str = "https://gitee.ru/forker/gitee.git";
+
+/// Request `number` from the fork's branch `login_should_complete_info`.
+const fn fork(number: u64) -> ForkSource {
+    ForkSource {
+        number,
+        git_ref: "refs/heads/login_should_complete_info",
+        clone_url: FORK_CLONE,
+    }
+}
+
 /// Gitee's table.
 pub const GITEE: Provider = Provider {
     name: "gitee",
     index: 3,
     fork: "forker/gitee",
+    fork_heads_in_target: true,
+    commit_statuses: false,
     repo_paths: &["oschina/gitee"],
     sign: webhooks::gitee_signed,
     cases: &[
@@ -117,7 +131,14 @@ pub const GITEE: Provider = Provider {
             ("/pull_request/state", Str("merged")),
             ("/pull_request/merged", Bool(true)),
         ]),
-        Case::new(FORK, PR, "Merge Request Hook", held_fork(Some(0))).set(&[
+        // Held; the target keeps the fork's head under refs/pull/3/head.
+        Case::new(
+            FORK,
+            PR,
+            "Merge Request Hook",
+            from_fork("refs/pull/3/head", fork(3), true),
+        )
+        .set(&[
             ("/action", Str("open")),
             ("/pull_request/number", Num(3)),
             ("/pull_request/head/sha", Commit(0)),
@@ -126,6 +147,7 @@ pub const GITEE: Provider = Provider {
                 Str("forker/gitee"),
             ),
             ("/pull_request/head/repo/full_name", Str("forker/gitee")),
+            ("/pull_request/head/repo/clone_url", Str(FORK_CLONE)),
             ("/pull_request/user/login", Str("forker")),
             ("/author/login", Str("forker")),
             ("/sender/login", Str("forker")),
@@ -155,12 +177,19 @@ pub const GITEE: Provider = Provider {
             "pull request from a fork by a trusted author",
             PR,
             "Merge Request Hook",
-            Expect::Pending(
-                "starts a run of the fork's commit, built from the fork's clone URL and ref; \
-                 not asserted here yet: fork sources landed on main (e7188f7) as this suite \
-                 was finished (issue 15, forks)",
+            from_fork("refs/pull/4/head", fork(4), false),
+        )
+        .set(&[
+            ("/action", Str("open")),
+            ("/pull_request/number", Num(4)),
+            ("/pull_request/head/sha", Commit(0)),
+            (
+                "/pull_request/head/repo/path_with_namespace",
+                Str("forker/gitee"),
             ),
-        ),
+            ("/pull_request/head/repo/full_name", Str("forker/gitee")),
+            ("/pull_request/head/repo/clone_url", Str(FORK_CLONE)),
+        ]),
         // The published comment sample is on an issue; the fixture made it
         // a pull request comment, this puts it back.
         Case::new(

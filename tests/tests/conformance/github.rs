@@ -1,7 +1,7 @@
 //! GitHub: the `octokit/webhooks` examples (Codertocat/Hello-World).
 //! GitHub sends one `push` per ref, so there is no several-refs case.
 
-use super::harness::{Case, Expect, Fixture, Provider, Val::*, held_fork, started};
+use super::harness::{Case, Expect, Fixture, ForkSource, Provider, Val::*, from_fork, started};
 use crate::fixture;
 use slipway_tests::fakes::webhooks;
 
@@ -13,11 +13,25 @@ const COMMENT: Fixture = fixture!("github/issue_comment_created.json");
 /// The request from a fork by an untrusted author, and what held it.
 const FORK: &str = "pull request from a fork by an untrusted author";
 
+/// The fork's clone URL.
+const FORK_CLONE: &str = "https://github.com/forker/Hello-World.git";
+
+/// Request `number` from the fork's branch `changes`.
+const fn fork(number: u64) -> ForkSource {
+    ForkSource {
+        number,
+        git_ref: "refs/heads/changes",
+        clone_url: FORK_CLONE,
+    }
+}
+
 /// GitHub's table.
 pub const GITHUB: Provider = Provider {
     name: "github",
     index: 1,
     fork: "forker/Hello-World",
+    fork_heads_in_target: true,
+    commit_statuses: true,
     repo_paths: &["Codertocat/Hello-World", "Octocoders/Hello-World"],
     sign: webhooks::github,
     cases: &[
@@ -102,10 +116,15 @@ pub const GITHUB: Provider = Provider {
             Expect::Ignored("merge request merged"),
         )
         .set(&[("/pull_request/merged", Bool(true))]),
-        // Held, with the target branch's pipeline. Its ref and source are
-        // not asserted yet: fork sources were reworked as this suite was
-        // finished (issue 15, forks).
-        Case::new(FORK, OPENED, "pull_request", held_fork(Some(0))).set(&[
+        // Held, with the target branch's pipeline; the target keeps the
+        // fork's head under refs/pull/3/head.
+        Case::new(
+            FORK,
+            OPENED,
+            "pull_request",
+            from_fork("refs/pull/3/head", fork(3), true),
+        )
+        .set(&[
             ("/number", Num(3)),
             ("/pull_request/number", Num(3)),
             ("/pull_request/head/sha", Commit(0)),
@@ -113,6 +132,7 @@ pub const GITHUB: Provider = Provider {
                 "/pull_request/head/repo/full_name",
                 Str("forker/Hello-World"),
             ),
+            ("/pull_request/head/repo/clone_url", Str(FORK_CLONE)),
             ("/pull_request/head/label", Str("forker:changes")),
             ("/pull_request/user/login", Str("forker")),
             ("/pull_request/author_association", Str("CONTRIBUTOR")),
@@ -140,12 +160,19 @@ pub const GITHUB: Provider = Provider {
             "pull request from a fork by a trusted author",
             OPENED,
             "pull_request",
-            Expect::Pending(
-                "starts a run of the fork's commit, built from the fork's clone URL and ref \
-                 (SLIPWAY_SOURCE_REPO / SLIPWAY_SOURCE_REF); not asserted here yet: fork sources landed on main (e7188f7) as this suite \
-                 was finished (issue 15, forks)",
+            from_fork("refs/pull/4/head", fork(4), false),
+        )
+        .set(&[
+            ("/number", Num(4)),
+            ("/pull_request/number", Num(4)),
+            ("/pull_request/head/sha", Commit(0)),
+            (
+                "/pull_request/head/repo/full_name",
+                Str("forker/Hello-World"),
             ),
-        ),
+            ("/pull_request/head/repo/clone_url", Str(FORK_CLONE)),
+            ("/pull_request/head/label", Str("forker:changes")),
+        ]),
         Case::new(
             "create (ignored)",
             fixture!("github/create.json"),

@@ -3,7 +3,7 @@
 //! than three refs), so there is no several-refs case. Its "Test" button
 //! sends an ordinary Push Hook of the default branch.
 
-use super::harness::{Case, Expect, Fixture, Provider, Val::*, held_fork, started};
+use super::harness::{Case, Expect, Fixture, ForkSource, Provider, Val::*, from_fork, started};
 use crate::fixture;
 use slipway_tests::fakes::webhooks;
 
@@ -16,11 +16,25 @@ const MR_RUN: Expect = started("refs/heads/ms-viewport", "merge_request");
 /// The request from a fork by an untrusted author.
 const FORK: &str = "merge request from a fork by an untrusted author";
 
+/// The fork's clone URL.
+const FORK_CLONE: &str = "http://example.com/forker/shop-gitlab.git";
+
+/// Request `number` from the fork's branch `ms-viewport`.
+const fn fork(number: u64) -> ForkSource {
+    ForkSource {
+        number,
+        git_ref: "refs/heads/ms-viewport",
+        clone_url: FORK_CLONE,
+    }
+}
+
 /// GitLab's table.
 pub const GITLAB: Provider = Provider {
     name: "gitlab",
     index: 2,
     fork: "forker/shop-gitlab",
+    fork_heads_in_target: true,
+    commit_statuses: true,
     repo_paths: &[
         "gitlabhq/gitlab-test",
         "gitlab-org/gitlab-test",
@@ -128,15 +142,22 @@ pub const GITLAB: Provider = Provider {
             ("/object_attributes/action", Str("merge")),
             ("/object_attributes/state", Str("merged")),
         ]),
-        // Held; its ref is not asserted (fork sources were reworked as this suite was finished,
-        // issue 15).
-        Case::new(FORK, MR, "Merge Request Hook", held_fork(Some(0))).set(&[
+        // Held; the target keeps the fork's head under
+        // refs/merge-requests/3/head.
+        Case::new(
+            FORK,
+            MR,
+            "Merge Request Hook",
+            from_fork("refs/merge-requests/3/head", fork(3), true),
+        )
+        .set(&[
             ("/object_attributes/iid", Num(3)),
             ("/object_attributes/last_commit/id", Commit(0)),
             (
                 "/object_attributes/source/path_with_namespace",
                 Str("forker/shop-gitlab"),
             ),
+            ("/object_attributes/source/git_http_url", Str(FORK_CLONE)),
             ("/object_attributes/source_project_id", Num(99)),
             ("/user/username", Str("forker")),
         ]),
@@ -165,12 +186,18 @@ pub const GITLAB: Provider = Provider {
             "merge request from a fork by a trusted author",
             MR,
             "Merge Request Hook",
-            Expect::Pending(
-                "starts a run of the fork's commit, built from the fork's clone URL and ref; \
-                 not asserted here yet: fork sources landed on main (e7188f7) as this suite \
-                 was finished (issue 15, forks)",
+            from_fork("refs/merge-requests/4/head", fork(4), false),
+        )
+        .set(&[
+            ("/object_attributes/iid", Num(4)),
+            ("/object_attributes/last_commit/id", Commit(0)),
+            (
+                "/object_attributes/source/path_with_namespace",
+                Str("forker/shop-gitlab"),
             ),
-        ),
+            ("/object_attributes/source/git_http_url", Str(FORK_CLONE)),
+            ("/object_attributes/source_project_id", Num(99)),
+        ]),
         Case::new(
             "Issue Hook (ignored)",
             fixture!("gitlab/issue.json"),

@@ -1,6 +1,6 @@
-//! The table the conformance suite runs: one [`Provider`] per git
-//! provider, each a list of [`Case`]s, and [`run`], which sends every case
-//! to one host and checks the answer and the run it made (or did not make).
+//! The tables the conformance suite runs: one [`Provider`] per git
+//! provider, each a list of [`Case`]s, each with what Slipway must do
+//! ([`Expect`]); [`super::checks`] sends them and checks.
 //!
 //! A case is a provider's documented example payload (a file under
 //! `functions/slipway-core/tests/fixtures/providers/`), bound to the test
@@ -11,11 +11,9 @@
 //! changes. It is signed as the provider signs ([`Provider::sign`]) and
 //! posted to `/hooks/{provider}`.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 use slipway_tests::fakes::webhooks::Webhook;
-use slipway_tests::pipeline_env::{Env, HOOK_SECRET, repo, sha};
+use slipway_tests::pipeline_env::{Env, repo, sha};
 
 /// A git provider's table.
 pub struct Provider {
@@ -26,9 +24,17 @@ pub struct Provider {
     /// Repository paths the fixtures name (`owner/name`), all replaced by
     /// the test app's repository, in this order.
     pub repo_paths: &'static [&'static str],
-    /// The untrusted author's fork (`forker/…`) the tables' fork cases
-    /// name: every case's commits exist there too, as a fork's head does.
+    /// The fork (`forker/…`) the tables' fork cases name: every case's
+    /// commits exist there too, as a fork's head does.
     pub fork: &'static str,
+    /// Whether the target repository keeps a fork's request head (GitHub,
+    /// Gitea and Gitee under `refs/pull/N/head`, GitLab under
+    /// `refs/merge-requests/N/head`), so its API serves that commit. Where
+    /// not (Bitbucket Cloud, Codeup), a fork case's commits exist only in
+    /// the fork, and its run must read and report there.
+    pub fork_heads_in_target: bool,
+    /// Whether the provider has a commit status API (Gitee has none).
+    pub commit_statuses: bool,
     /// Signs a body as the provider does, for event `event`, with `secret`.
     pub sign: fn(secret: &str, event: &str, body: &[u8]) -> Webhook,
     /// The cases, in the order they are sent (a comment that releases a
@@ -143,39 +149,54 @@ pub enum Val {
 /// A run a case must create.
 #[derive(Clone, Copy, Debug)]
 pub struct RunExpect {
-    /// The run's `trigger.git_ref`; `None` where it is not asserted (a
-    /// fork's ref, see [`held_fork`]).
-    pub git_ref: Option<&'static str>,
-    /// Which of the case's commits is the run's `trigger.commit`; `None`
-    /// where it is not asserted (Bitbucket's abbreviated hashes are being
-    /// resolved, see the case's comment).
-    pub commit: Option<u32>,
+    /// The run's `trigger.git_ref`, and the build's `SLIPWAY_REF`.
+    pub git_ref: &'static str,
+    /// Which of the case's commits is the run's `trigger.commit` and the
+    /// build's `SLIPWAY_COMMIT`: always the full 40 digits, also where the
+    /// payload abbreviates it (Bitbucket's pull requests).
+    pub commit: u32,
     /// `trigger.kind`: `push`, `tag` or `merge_request`.
     pub kind: &'static str,
+    /// The request's fork, `trigger.source`; `None`: no `source` recorded
+    /// (a push, or a request within the repository).
+    pub fork: Option<ForkSource>,
     /// Held for `/ok-to-test` (nothing runs) rather than started.
     pub held: bool,
+}
+
+/// Where a merge request from the provider's fork ([`Provider::fork`])
+/// comes from, as its run records it.
+#[derive(Clone, Copy, Debug)]
+pub struct ForkSource {
+    /// The request's number, `trigger.merge_request`.
+    pub number: u64,
+    /// `trigger.source.git_ref` and the build's `SLIPWAY_SOURCE_REF`: the
+    /// source branch in the fork.
+    pub git_ref: &'static str,
+    /// `trigger.source.clone_url`.
+    pub clone_url: &'static str,
 }
 
 /// A started (not held) run of `git_ref` at the case's commit 0.
 pub const fn started(git_ref: &'static str, kind: &'static str) -> Expect {
     Expect::Run(RunExpect {
-        git_ref: Some(git_ref),
-        commit: Some(0),
+        git_ref,
+        commit: 0,
         kind,
+        fork: None,
         held: false,
     })
 }
 
-/// A merge request run of the case's commit held for `/ok-to-test`,
-/// whose ref is not asserted: a fork's source repository and ref are
-/// reworked as this suite was finished (issue 15, forks), and `refs/heads/<source branch>` of
-/// the target repository is not where a fork's commit lives.
-pub const fn held_fork(commit: Option<u32>) -> Expect {
+/// A merge request run of `git_ref` at the case's commit 0, from `fork`;
+/// `held` for `/ok-to-test` or started.
+pub const fn from_fork(git_ref: &'static str, fork: ForkSource, held: bool) -> Expect {
     Expect::Run(RunExpect {
-        git_ref: None,
-        commit,
+        git_ref,
+        commit: 0,
         kind: "merge_request",
-        held: true,
+        fork: Some(fork),
+        held,
     })
 }
 
@@ -189,11 +210,19 @@ pub enum Expect {
     /// 200 `{"ignored": …}` whose reason contains this text, and no run,
     /// no event claim and no run counter written.
     Ignored(&'static str),
-    /// 202: the held run of the named earlier case is let go and starts.
+    /// 202: the held run of the named earlier case is let go and its build
+    /// starts, as that case's [`RunExpect`] says (at its full commit).
     Releases(&'static str),
-    /// Not sent: what is right is described; the work that makes Slipway
-    /// do it is someone else's (issue 15) and is asserted once it lands.
-    Pending(&'static str),
+}
+
+impl Expect {
+    /// The fork of a request this case opens, if it does.
+    pub fn fork(&self) -> Option<ForkSource> {
+        match self {
+            Expect::Run(run) => run.fork,
+            _ => None,
+        }
+    }
 }
 
 /// The pipeline every commit of the suite carries: every branch and tag,
@@ -246,7 +275,7 @@ pub fn start(providers: &[&Provider]) -> Env {
 
 /// The `n`th commit of case `case` of `provider`: distinct in its first
 /// 12 digits too (Bitbucket abbreviates to those).
-fn commit(provider: &Provider, case: usize, n: u32) -> String {
+pub fn commit(provider: &Provider, case: usize, n: u32) -> String {
     let id = (provider.index << 24) | ((case as u32 + 1) << 8) | n;
     format!(
         "{id:08x}{}",
@@ -291,7 +320,7 @@ pub fn body(provider: &Provider, index: usize, case: &Case) -> Vec<u8> {
 }
 
 /// The position of the case named `name` in `provider`'s table.
-fn case_index(provider: &Provider, name: &str) -> usize {
+pub fn case_index(provider: &Provider, name: &str) -> usize {
     provider
         .cases
         .iter()
@@ -328,211 +357,5 @@ fn remove(json: &mut Value, pointer: &str) {
     let (parent, key) = split(pointer);
     if let Some(Value::Object(map)) = json.pointer_mut(parent) {
         map.remove(key);
-    }
-}
-
-/// What an ignored or rejected delivery must leave as it was: the event
-/// claims, the runs and the run counters (follow-up work of earlier runs
-/// may still change their records, never add these).
-fn recorded(env: &Env) -> Vec<String> {
-    env.kv_keys()
-        .into_iter()
-        .filter(|k| k.starts_with("event/") || k.starts_with("run/") || k.ends_with("/runs"))
-        .collect()
-}
-
-/// Sends every case of every provider to one host and checks each;
-/// panics with every failure at the end (so one pass shows them all).
-pub fn run(providers: &[&Provider]) {
-    let started = std::time::Instant::now();
-    let env = start(providers);
-    eprintln!("host up in {:?}", started.elapsed());
-    let mut failures = Vec::new();
-    for provider in providers {
-        let at = std::time::Instant::now();
-        failures.extend(run_table(&env, provider));
-        eprintln!(
-            "{}: {} cases in {:?}",
-            provider.name,
-            provider.cases.len(),
-            at.elapsed()
-        );
-    }
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-}
-
-/// Sends every case of `provider`'s table to `env`; what failed.
-fn run_table(env: &Env, provider: &Provider) -> Vec<String> {
-    let mut runs: BTreeMap<&str, String> = BTreeMap::new();
-    let mut failures = Vec::new();
-    for (index, case) in provider.cases.iter().enumerate() {
-        if let Expect::Pending(why) = case.expect {
-            eprintln!("{}: {}: not sent: {why}", provider.name, case.name);
-            continue;
-        }
-        for n in 0..4 {
-            let id = commit(provider, index, n);
-            env.commit(provider.name, &id, PIPELINE);
-            env.git
-                .add_file(provider.fork, &id, ".slipway/pipeline.toml", PIPELINE);
-        }
-        let hook = (provider.sign)(HOOK_SECRET, case.event, &body(provider, index, case));
-        let sent = std::time::Instant::now();
-        let before = recorded(env);
-        let (status, reply) = env.hook(case.path.unwrap_or(provider.name), &hook);
-        let check = Check {
-            env,
-            provider,
-            index,
-            case,
-            status,
-            reply: &reply,
-        };
-        let outcome = match case.expect {
-            Expect::Run(e) => check.runs(&[e]).map(|ids| {
-                runs.insert(case.name, ids[0].clone());
-            }),
-            Expect::Runs(list) => check.runs(list).map(|_| ()),
-            Expect::Ignored(why) => check.ignored(why, &before),
-            Expect::Releases(held) => check.releases(runs.get(held).map(String::as_str)),
-            Expect::Pending(_) => Ok(()),
-        };
-        if sent.elapsed() > std::time::Duration::from_secs(2) {
-            // A run whose side effects never settle is waited out (20 s).
-            eprintln!(
-                "{}: {}: slow, {:?}",
-                provider.name,
-                case.name,
-                sent.elapsed()
-            );
-        }
-        if let Err(e) = outcome {
-            failures.push(format!("{}: {}: {e}", provider.name, case.name));
-        }
-    }
-    failures
-}
-
-/// One case's answer, checked against its expectation.
-struct Check<'a> {
-    env: &'a Env,
-    provider: &'a Provider,
-    index: usize,
-    case: &'a Case,
-    status: u16,
-    reply: &'a Value,
-}
-
-impl Check<'_> {
-    /// 202 and the runs in `expected`, in order; their ids.
-    fn runs(&self, expected: &[RunExpect]) -> Result<Vec<String>, String> {
-        if self.status != 202 {
-            return Err(format!("answered {} {}", self.status, self.reply));
-        }
-        let ids: Vec<String> = match self.reply["events"].as_array() {
-            Some(events) => events
-                .iter()
-                .filter_map(|e| e["run"].as_str().map(str::to_owned))
-                .collect(),
-            None => self.reply["run"]
-                .as_str()
-                .map(str::to_owned)
-                .into_iter()
-                .collect(),
-        };
-        if ids.len() != expected.len() {
-            return Err(format!(
-                "{} runs, not {}: {}",
-                ids.len(),
-                expected.len(),
-                self.reply
-            ));
-        }
-        for (id, e) in ids.iter().zip(expected) {
-            self.run_is(id, e)?;
-        }
-        Ok(ids)
-    }
-
-    fn run_is(&self, id: &str, e: &RunExpect) -> Result<(), String> {
-        let run = self.env.run(id);
-        let trigger = &run["trigger"];
-        let mut wrong = Vec::new();
-        if let Some(git_ref) = e.git_ref
-            && trigger["git_ref"] != git_ref
-        {
-            wrong.push(format!("ref {} (expected {git_ref})", trigger["git_ref"]));
-        }
-        if let Some(n) = e.commit {
-            let commit = commit(self.provider, self.index, n);
-            if trigger["commit"] != commit.as_str() {
-                wrong.push(format!("commit {} (expected {commit})", trigger["commit"]));
-            }
-        }
-        if trigger["kind"] != e.kind {
-            wrong.push(format!("kind {} (expected {})", trigger["kind"], e.kind));
-        }
-        let held = !run["ok_to_test"].is_null() && run["ok_to_test"]["granted"].is_null();
-        if held != e.held {
-            wrong.push(format!("held {held} (expected {})", e.held));
-        }
-        // A held run starts nothing; a started one has its build running.
-        let build = &run["stages"]["build"]["status"];
-        if e.held && (run["status"] != "queued" || *build != "queued") {
-            wrong.push(format!("held but {} / build {build}", run["status"]));
-        }
-        if !e.held && *build != "running" {
-            wrong.push(format!("build {build}, not running"));
-        }
-        // Side effects (commit statuses, triggers) that never settle: the
-        // provider refused them.
-        if !run["intents"].is_null() {
-            wrong.push(format!("unsettled side effects {}", run["intents"]));
-        }
-        if wrong.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("run {id}: {}\n{run}", wrong.join(", ")))
-        }
-    }
-
-    fn ignored(&self, why: &str, before: &[String]) -> Result<(), String> {
-        let reason = self.reply["ignored"].as_str().unwrap_or_default();
-        if self.status != 200 || !reason.contains(why) {
-            return Err(format!(
-                "answered {} {} (expected 200 ignored: …{why}…)",
-                self.status, self.reply
-            ));
-        }
-        let after = recorded(self.env);
-        if after != before {
-            return Err(format!("the store changed: {before:?} → {after:?}"));
-        }
-        Ok(())
-    }
-
-    fn releases(&self, held: Option<&str>) -> Result<(), String> {
-        let Some(held) = held else {
-            return Err(format!(
-                "the case it releases made no run ({})",
-                self.case.name
-            ));
-        };
-        if self.status != 202 || self.reply["run"] != held {
-            return Err(format!(
-                "answered {} {} (expected 202 for {held})",
-                self.status, self.reply
-            ));
-        }
-        let run = self.env.run(held);
-        if run["ok_to_test"]["granted"]["by"].is_null() {
-            return Err(format!("run {held} not granted: {run}"));
-        }
-        if run["stages"]["build"]["status"] != "running" {
-            return Err(format!(
-                "run {held} released but its build is not running: {run}"
-            ));
-        }
-        Ok(())
     }
 }
