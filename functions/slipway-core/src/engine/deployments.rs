@@ -272,17 +272,7 @@ where
                     .await
                     .map(|(r, o)| (Some(r), o))
             }
-            (None, None) => platform::start(
-                deps.http,
-                deps.secrets,
-                env,
-                &d.app,
-                &d.image,
-                &d.strategy,
-                now,
-            )
-            .await
-            .map(|(r, o)| (Some(r), o)),
+            (None, None) => start(deps, env, d, now).await.map(|(r, o)| (Some(r), o)),
             (Some(rollout), _) => {
                 let mut rollout: Rollout = rollout.clone();
                 platform::operate(deps.http, deps.secrets, env, &mut rollout, op, now)
@@ -342,6 +332,51 @@ where
         Err(e) => {
             eprintln!("deployment {}: result not recorded: {e}", d.id);
             None
+        }
+    }
+}
+
+/// Starts deployment `d`: as a stack when its app names a Compose file and
+/// the environment is a Docker one, else as an update of one workload.
+async fn start<K, H, C, S>(
+    deps: &Deps<'_, K, H, C, S>,
+    env: &crate::deploy::EnvironmentConfig,
+    d: &Deployment,
+    now: u64,
+) -> Result<(Rollout, StepOutcome), DeployError>
+where
+    H: HttpClient,
+    S: Secrets,
+{
+    let app = deps.config.apps.get(&d.app);
+    let compose = app.and_then(|a| a.compose.as_ref().map(|c| (a, c)));
+    match (compose, env) {
+        (Some((app, settings)), crate::deploy::EnvironmentConfig::Docker(_)) => {
+            let file = super::repo::read_compose(deps, app, settings, d.commit.as_deref()).await?;
+            platform::start_stack(
+                deps.http,
+                deps.secrets,
+                env,
+                &file,
+                settings,
+                &d.app,
+                &d.image,
+                &d.strategy,
+                now,
+            )
+            .await
+        }
+        _ => {
+            platform::start(
+                deps.http,
+                deps.secrets,
+                env,
+                &d.app,
+                &d.image,
+                &d.strategy,
+                now,
+            )
+            .await
         }
     }
 }
