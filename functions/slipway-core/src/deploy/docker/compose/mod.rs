@@ -6,6 +6,7 @@
 //! being silently dropped: a stack that deploys without the volume or build
 //! it asks for would be worse than one that does not deploy.
 
+mod fields;
 mod spec;
 #[cfg(test)]
 mod tests;
