@@ -126,7 +126,7 @@ secrets:
 }
 
 /// The app as stack [`STACK`] on `target`, with the Compose file at
-/// commits 1 (`MODE=one`) and 2 (`MODE=two`).
+/// commits 1 (`MODE=one`), 2 (`MODE=two`) and 3 (with a `build` key).
 fn stack_env(target: &dyn SwarmTarget) -> Env {
     let config = format!(
         "[environments.swarm]\nplatform = \"docker\"\nurl = \"{}\"\napi_version = \"{}\"\n\
@@ -136,14 +136,15 @@ fn stack_env(target: &dyn SwarmTarget) -> Env {
     );
     let env = Env::start_with(&config, &[]);
     let worker = target.stack_images().0;
-    for (n, mode) in [(1, "one"), (2, "two")] {
+    let files = [
+        compose_file("one", &worker),
+        compose_file("two", &worker),
+        compose_file("three", &worker).replace("  web:\n", "  web:\n    build: .\n"),
+    ];
+    for (n, file) in (1..).zip(files) {
         env.git.add_commit(&repo("github"), &sha(n));
-        env.git.add_file(
-            &repo("github"),
-            &sha(n),
-            "deploy/compose.yaml",
-            compose_file(mode, &worker),
-        );
+        env.git
+            .add_file(&repo("github"), &sha(n), "deploy/compose.yaml", file);
     }
     env
 }
@@ -160,17 +161,12 @@ fn deploy_stack(env: &Env, target: &dyn SwarmTarget, image: &str, n: u32) -> Val
     ended(env, target)
 }
 
-fn compose_stack_then_rolling_update_then_health_rollback(target: &dyn SwarmTarget) {
-    target.remove_stack(STACK);
-    target.create_secret(SECRET);
-    let env = stack_env(target);
-    let (v1, v2) = target.stack_images();
+/// Commit 1 creates the stack: both services with the namespace label,
+/// replicas, environment, the published port, the secret and the network.
+fn stack_created(env: &Env, target: &dyn SwarmTarget, image: &str) {
     let web = format!("{STACK}_web");
-    let (status, reply) = deploy(&env, "swarm", json!({ "image": v1 }));
-    assert_eq!(status, 400, "a stack needs the commit: {reply}");
-
     let started = Instant::now();
-    let done = deploy_stack(&env, target, &v1, 1);
+    let done = deploy_stack(env, target, image, 1);
     eprintln!("stack created in {:?}", started.elapsed());
     assert_eq!(done["status"], "succeeded", "{done}");
     let services = target.stack_services(STACK);
@@ -190,53 +186,76 @@ fn compose_stack_then_rolling_update_then_health_rollback(target: &dyn SwarmTarg
     );
     let secret = &w["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"][0];
     assert_eq!(secret["SecretName"], SECRET);
-    assert_eq!(image_of(target, &web), v1);
+    assert_eq!(image_of(target, &web), image);
     let network = target.get(&format!("/networks/{STACK}_default"));
     assert_eq!(network["Labels"]["com.docker.stack.namespace"], STACK);
+}
 
+/// Commit 2 with a new image rolls both services forward; the same again
+/// changes nothing.
+fn stack_updated(env: &Env, target: &dyn SwarmTarget, image: &str) {
+    let web = format!("{STACK}_web");
     let started = Instant::now();
-    let done = deploy_stack(&env, target, &v2, 2);
+    let done = deploy_stack(env, target, image, 2);
     eprintln!("rolling update of the stack in {:?}", started.elapsed());
     assert_eq!(done["status"], "succeeded", "{done}");
     let w = target.service(&web);
     assert_eq!(
         image_of(target, &web),
-        v2,
+        image,
         "the app's service runs the new image"
     );
     assert_eq!(w["UpdateStatus"]["State"], "completed", "{w}");
     assert_eq!(env_of(&w), ["MODE=two"]);
-    assert_eq!(
-        env_of(&target.service(&format!("{STACK}_worker"))),
-        ["MODE=two"]
-    );
-
+    let worker = target.service(&format!("{STACK}_worker"));
+    assert_eq!(env_of(&worker), ["MODE=two"]);
     // Level-triggered: the same commit and image again changes nothing.
-    let version = w["Version"]["Index"].clone();
-    let done = deploy_stack(&env, target, &v2, 2);
+    let done = deploy_stack(env, target, image, 2);
     assert_eq!(done["status"], "succeeded", "{done}");
-    assert_eq!(target.service(&web)["Version"]["Index"], version);
+    assert_eq!(target.service(&web)["Version"], w["Version"]);
+}
 
+/// An image whose health check fails is rolled back by Swarm, and the
+/// deployment says so.
+fn stack_rolled_back(env: &Env, target: &dyn SwarmTarget, healthy: &str) {
+    let web = format!("{STACK}_web");
     let started = Instant::now();
     let sick = target.unhealthy_image(&web);
-    let failed = deploy_stack(&env, target, &sick, 2);
+    let failed = deploy_stack(env, target, &sick, 2);
     eprintln!("failed health check rolled back in {:?}", started.elapsed());
     assert_eq!(failed["status"], "failed", "{failed}");
     assert_eq!(failed["rolled_back"], true, "{failed}");
-    assert!(
-        failed["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("rolled back"),
-        "{failed}"
-    );
+    let message = failed["message"].as_str().unwrap_or_default();
+    assert!(message.contains("rolled back"), "{failed}");
     let w = target.service(&web);
     assert_eq!(w["UpdateStatus"]["State"], "rollback_completed", "{w}");
     assert_eq!(
         image_of(target, &web),
-        v2,
+        healthy,
         "Swarm put the healthy image back"
     );
+}
+
+fn compose_stack_then_rolling_update_then_health_rollback(target: &dyn SwarmTarget) {
+    target.remove_stack(STACK);
+    target.create_secret(SECRET);
+    let env = stack_env(target);
+    let (v1, v2) = target.stack_images();
+    let (status, reply) = deploy(&env, "swarm", json!({ "image": v1 }));
+    assert_eq!(status, 400, "a stack needs the commit: {reply}");
+    // A key Slipway does not deploy fails the deployment before any call.
+    let refused = deploy_stack(&env, target, &v1, 3);
+    assert_eq!(refused["status"], "failed", "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("services.web.build: not supported"),
+        "{refused}"
+    );
+    assert!(target.stack_services(STACK).is_empty());
+
+    stack_created(&env, target, &v1);
+    stack_updated(&env, target, &v2);
+    stack_rolled_back(&env, target, &v2);
     target.remove_stack(STACK);
 }
 
