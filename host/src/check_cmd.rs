@@ -1,5 +1,5 @@
 //! `slipway check`: validates the app's `spin.toml`, the control-plane
-//! configuration it packages and pipeline files, offline, before a push
+//! configuration it packages, pipeline files and Compose files, offline, before a push
 //! or a deploy finds the mistake. Every problem is printed as
 //! `file:line:column: error: …` with a hint where one helps (or as JSON
 //! with `--format json`); the exit status is 1 when there is any.
@@ -53,6 +53,17 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<bool> {
             checked.push(shown(pipeline));
             found.extend(check::check_pipeline(
                 &shown(pipeline),
+                &text,
+                config.as_ref(),
+                args.app.as_deref(),
+            ));
+        }
+    }
+    for compose in &args.compose {
+        if let Some(text) = read(compose, &mut found) {
+            checked.push(shown(compose));
+            found.extend(check::check_compose(
+                &shown(compose),
                 &text,
                 config.as_ref(),
                 args.app.as_deref(),

@@ -80,7 +80,11 @@ pub struct CheckArgs {
     /// A pipeline file to check against the configuration (repeatable).
     #[arg(long = "pipeline")]
     pub pipelines: Vec<PathBuf>,
-    /// The app the pipelines belong to (default: the configuration's only
+    /// A Compose file to check as the app's stack (repeatable): keys
+    /// Slipway does not deploy are errors, with their path.
+    #[arg(long = "compose")]
+    pub compose: Vec<PathBuf>,
+    /// The app the pipelines and Compose files belong to (default: the configuration's only
     /// app), for its deploy policies and approvers.
     #[arg(long)]
     pub app: Option<String>,

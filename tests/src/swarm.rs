@@ -27,6 +27,40 @@ pub trait SwarmTarget {
     fn failing_image(&self, service: &str) -> String;
     /// How long an update may take to settle on this engine.
     fn patience(&self) -> Duration;
+    /// Two images that pass the stack tests' health check
+    /// (`/bin/busybox test -f /healthy`).
+    fn stack_images(&self) -> (String, String);
+    /// An image whose update of `service` fails its health check.
+    fn unhealthy_image(&self, service: &str) -> String;
+    /// A swarm secret `name` (replacing one left over).
+    fn create_secret(&self, name: &str);
+    /// Removes the services and networks labelled with stack `stack`.
+    fn remove_stack(&self, stack: &str);
+
+    /// `GET path` (under the API version) as JSON.
+    fn get(&self, path: &str) -> Value {
+        get_json(&format!("{}/v{}{path}", self.url(), self.api_version()))
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// The services of stack `stack` (by its namespace label), by name.
+    fn stack_services(&self, stack: &str) -> std::collections::BTreeMap<String, Value> {
+        let filters = json!({"label": [format!("com.docker.stack.namespace={stack}")]});
+        let list = self.get(&format!(
+            "/services?filters={}",
+            urlencode(&filters.to_string())
+        ));
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .map(|s| {
+                (
+                    s["Spec"]["Name"].as_str().unwrap_or_default().to_owned(),
+                    s.clone(),
+                )
+            })
+            .collect()
+    }
 }
 
 /// The image `service` runs, per its spec.
@@ -61,6 +95,20 @@ impl SwarmTarget for FakeDocker {
     fn patience(&self) -> Duration {
         Duration::from_secs(20)
     }
+    fn stack_images(&self) -> (String, String) {
+        (
+            "registry.example.com/acme/shop:1.0.0".into(),
+            "registry.example.com/acme/shop:2.0.0".into(),
+        )
+    }
+    fn unhealthy_image(&self, service: &str) -> String {
+        self.fail_next_update(service);
+        "registry.example.com/acme/shop:unhealthy".into()
+    }
+    fn create_secret(&self, name: &str) {
+        self.add_secret(name);
+    }
+    fn remove_stack(&self, _stack: &str) {}
 }
 
 /// The Docker Engine of this machine, reached over its TCP listener.
@@ -73,6 +121,9 @@ pub struct RealSwarm {
 /// imported `FROM scratch`, as two tags; nothing is pulled.
 const IMAGE_V1: &str = "slipway-test/app:1";
 const IMAGE_V2: &str = "slipway-test/app:2";
+/// The stack test images: busybox with a `/healthy` file, as two tags.
+const STACK_V1: &str = "slipway-test/stack:1";
+const STACK_V2: &str = "slipway-test/stack:2";
 
 impl RealSwarm {
     /// The engine at `SLIPWAY_DOCKER_URL` (default `http://127.0.0.1:2375`),
@@ -100,19 +151,23 @@ impl RealSwarm {
     }
 }
 
-/// Imports busybox as [`IMAGE_V1`] and [`IMAGE_V2`] once per machine.
+/// Imports busybox as [`IMAGE_V1`] and [`IMAGE_V2`], and with a
+/// `/healthy` file as [`STACK_V1`] and [`STACK_V2`], once per machine.
 fn import_images() {
     let have = Command::new("docker")
-        .args(["image", "inspect", IMAGE_V1, IMAGE_V2])
+        .args(["image", "inspect", IMAGE_V1, IMAGE_V2, STACK_V1, STACK_V2])
         .output()
         .is_ok_and(|o| o.status.success());
     if have {
         return;
     }
+    let cmd = r#"CMD ["/bin/busybox","sleep","86400"]"#;
     let script = format!(
         "set -e; d=$(mktemp -d); mkdir -p $d/bin; cp /bin/busybox $d/bin/; \
-         tar -C $d -c . | docker import -c 'CMD [\"/bin/busybox\",\"sleep\",\"86400\"]' - {IMAGE_V1}; \
-         docker tag {IMAGE_V1} {IMAGE_V2}; rm -rf $d"
+         tar -C $d -c . | docker import -c '{cmd}' - {IMAGE_V1}; \
+         docker tag {IMAGE_V1} {IMAGE_V2}; touch $d/healthy; \
+         tar -C $d -c . | docker import -c '{cmd}' - {STACK_V1}; \
+         docker tag {STACK_V1} {STACK_V2}; rm -rf $d"
     );
     let status = Command::new("sh")
         .args(["-c", &script])
@@ -157,6 +212,47 @@ impl SwarmTarget for RealSwarm {
     }
     fn patience(&self) -> Duration {
         Duration::from_secs(90)
+    }
+    fn stack_images(&self) -> (String, String) {
+        (STACK_V1.into(), STACK_V2.into())
+    }
+    fn unhealthy_image(&self, _service: &str) -> String {
+        // Busybox without `/healthy`: the task starts, fails its health
+        // check, and Swarm rolls the update back.
+        IMAGE_V1.into()
+    }
+    fn create_secret(&self, name: &str) {
+        let _ = ureq::delete(&self.api(&format!("/secrets/{name}"))).call();
+        let body = json!({ "Name": name, "Data": "czNjcmV0" });
+        ureq::post(&self.api("/secrets/create"))
+            .set("content-type", "application/json")
+            .send_string(&body.to_string())
+            .unwrap_or_else(|e| panic!("create secret {name}: {e}"));
+    }
+    fn remove_stack(&self, stack: &str) {
+        let filters = json!({"label": [format!("com.docker.stack.namespace={stack}")]});
+        let query = urlencode(&filters.to_string());
+        for name in self.stack_services(stack).keys() {
+            let _ = ureq::delete(&self.api(&format!("/services/{name}"))).call();
+        }
+        // A network stays in use until its tasks are gone.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let networks = self.get(&format!("/networks?filters={query}"));
+            let ids: Vec<String> = networks
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n["Id"].as_str().map(str::to_owned))
+                .collect();
+            if ids.is_empty() || Instant::now() > deadline {
+                return;
+            }
+            for id in ids {
+                let _ = ureq::delete(&self.api(&format!("/networks/{id}"))).call();
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
     }
 }
 

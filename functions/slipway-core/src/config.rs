@@ -186,6 +186,31 @@ pub struct AppConfig {
     /// Whose pull requests run without a trusted person's `/ok-to-test`.
     #[serde(default)]
     pub pull_requests: crate::access::pull_requests::PullRequestTrust,
+    /// `[apps.<name>.compose]`: deploy to Docker environments as a stack
+    /// described by a Compose file in the repository.
+    #[serde(default)]
+    pub compose: Option<ComposeSettings>,
+}
+
+/// `[apps.<name>.compose]`: the app is a Swarm stack.
+///
+/// ```toml
+/// [apps.shop.compose]
+/// path = "deploy/compose.yaml"   # in the repository, read at the deployed commit
+/// service = "web"                # the service that runs the built image (default: the app's name)
+/// stack = "shop"                 # the stack's namespace (default: the app's name)
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeSettings {
+    /// Where the Compose file lives in the repository.
+    pub path: String,
+    /// The service whose image is the one deployed (default: the app's name).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// The stack's name (default: the app's name).
+    #[serde(default)]
+    pub stack: Option<String>,
 }
 
 fn default_pipeline_path() -> String {
@@ -338,6 +363,29 @@ impl ControlPlane {
                     format!("app {name:?}: {e}"),
                 )
             })?;
+        }
+        if let Some(c) = &app.compose {
+            let stack = c.stack.as_deref().unwrap_or(name);
+            let named = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+            };
+            let bad = if c.path.trim_matches('/').is_empty() {
+                Some(("path", "is empty".to_owned()))
+            } else if !named(stack) {
+                Some(("stack", format!("{stack:?} is not a stack name")))
+            } else if !named(c.service.as_deref().unwrap_or(name)) {
+                Some(("service", "is not a service name".to_owned()))
+            } else {
+                None
+            };
+            if let Some((key, why)) = bad {
+                return Err(ConfigError::at(
+                    &["apps", name, "compose", key],
+                    format!("app {name:?}: compose.{key} {why}"),
+                ));
+            }
         }
         Ok(())
     }

@@ -25,6 +25,10 @@
 //! - `GET /tasks?filters={"service":[..],"desired-state":[..]}`: one task per
 //!   replica of the current spec (`running`), plus a `failed` one while a
 //!   failing update is in progress.
+//! - Stacks: `POST /services/create`, `GET /networks`, `GET
+//!   /networks/{id}`, `POST /networks/create`, `GET /secrets` (see
+//!   [`super::docker_stack`]); an update refers to existing networks and
+//!   secrets only, as a create does.
 //! - Anything else: 404 `{"message":"page not found"}`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +38,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use super::docker_list::{list_services, tasks};
+use super::docker_stack as stack;
 use super::server::{FakeHttpServer, Request, Response};
 use super::{decode_segment, now_rfc3339, random_chars};
 
@@ -63,6 +68,10 @@ pub(super) struct Service {
 
 pub(super) struct State {
     pub services: BTreeMap<String, Service>,
+    /// Networks by ID (`GET /networks/{id}` bodies).
+    pub networks: BTreeMap<String, Value>,
+    /// Secrets by ID (`GET /secrets/{id}` bodies, no data).
+    pub secrets: BTreeMap<String, Value>,
     pub fail_next: BTreeSet<String>,
     pub steps: u32,
     pub index: u64,
@@ -72,6 +81,28 @@ impl State {
     fn bump(&mut self) -> u64 {
         self.index += 1;
         self.index
+    }
+
+    /// Stores a new service with this spec; returns its ID.
+    pub fn insert_service(&mut self, spec: Value) -> String {
+        let id = random_chars(25, ID_CHARS);
+        let now = now_rfc3339();
+        let index = self.bump();
+        self.services.insert(
+            id.clone(),
+            Service {
+                id: id.clone(),
+                index,
+                created_at: now.clone(),
+                updated_at: now,
+                spec,
+                previous: None,
+                update_status: None,
+                phase: None,
+                failed_task: random_chars(25, ID_CHARS),
+            },
+        );
+        id
     }
 
     /// The service's ID: exact ID, then exact name, then unique ID prefix.
@@ -118,6 +149,8 @@ impl FakeDocker {
     pub fn start() -> FakeDocker {
         let state = Arc::new(Mutex::new(State {
             services: BTreeMap::new(),
+            networks: BTreeMap::new(),
+            secrets: BTreeMap::new(),
             fail_next: BTreeSet::new(),
             steps: 2,
             index: 100,
@@ -173,24 +206,28 @@ impl FakeDocker {
         let name = spec["Name"].as_str().expect("spec Name").to_owned();
         let mut state = self.state.lock().unwrap();
         assert!(state.find(&name).is_none(), "service {name} exists");
+        state.insert_service(spec)
+    }
+
+    /// A swarm secret `name` (its data is never shown); returns its ID.
+    pub fn add_secret(&self, name: &str) -> String {
+        let mut state = self.state.lock().unwrap();
         let id = random_chars(25, ID_CHARS);
-        let now = now_rfc3339();
         let index = state.bump();
-        state.services.insert(
+        let now = now_rfc3339();
+        state.secrets.insert(
             id.clone(),
-            Service {
-                id: id.clone(),
-                index,
-                created_at: now.clone(),
-                updated_at: now,
-                spec,
-                previous: None,
-                update_status: None,
-                phase: None,
-                failed_task: random_chars(25, ID_CHARS),
-            },
+            json!({ "ID": id, "Version": { "Index": index }, "CreatedAt": now, "UpdatedAt": now,
+                    "Spec": { "Name": name, "Labels": {} } }),
         );
         id
+    }
+
+    /// The network with this name or ID, as `GET /networks/{name}` shows it.
+    pub fn network(&self, name: &str) -> Option<Value> {
+        let state = self.state.lock().unwrap();
+        let id = super::docker_stack::find_network(&state, name)?;
+        Some(state.networks[&id].clone())
     }
 
     /// The service as `GET /services/{name}` shows it (without advancing
@@ -349,7 +386,12 @@ fn handle(state: &mut State, req: &Request) -> Response {
             }
             None => message(404, &format!("service {key} not found")),
         },
+        ("POST", ["services", "create"]) => stack::create_service(state, req),
         ("POST", ["services", key, "update"]) => update(state, req, key),
+        ("GET", ["networks"]) => stack::list_networks(state, req),
+        ("POST", ["networks", "create"]) => stack::create_network(state, req),
+        ("GET", ["networks", key]) => stack::inspect_network(state, key),
+        ("GET", ["secrets"]) => stack::list_secrets(state, req),
         ("GET", ["tasks"]) => tasks(state, req),
         _ => message(404, "page not found"),
     }
@@ -436,6 +478,9 @@ fn update(state: &mut State, req: &Request, key: &str) -> Response {
             400,
             "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided",
         );
+    }
+    if let Some(refused) = stack::check_references(state, &spec) {
+        return refused;
     }
     let fail =
         state.fail_next.remove(name.as_str().unwrap_or_default()) || state.fail_next.remove(&id);

@@ -1,4 +1,5 @@
-//! Listing endpoints of [`super::docker::FakeDocker`]: `GET /services` and
+//! Listing endpoints of [`super::docker::FakeDocker`]: `GET /services`
+//! (`name`, `id` and `label` filters) and
 //! `GET /tasks`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,7 +11,7 @@ use super::now_rfc3339;
 use super::server::{Request, Response};
 
 /// `filters` as `{key: [values]}` (also accepts the legacy `{key: {value: true}}`).
-fn filters(req: &Request) -> Result<BTreeMap<String, Vec<String>>, Response> {
+pub(super) fn filters(req: &Request) -> Result<BTreeMap<String, Vec<String>>, Response> {
     let Some(raw) = req.query_param("filters").filter(|f| !f.is_empty()) else {
         return Ok(BTreeMap::new());
     };
@@ -51,6 +52,7 @@ pub fn list_services(state: &State, req: &Request) -> Response {
             }) && f
                 .get("id")
                 .is_none_or(|ids| ids.iter().any(|i| s.id.starts_with(i.as_str())))
+                && super::docker_stack::has_labels(&s.spec["Labels"], f.get("label"))
         })
         .map(render)
         .collect();

@@ -23,6 +23,7 @@ pub mod chat;
 pub mod chat_replies;
 pub mod docker;
 mod docker_list;
+mod docker_stack;
 pub mod git;
 mod git_actions;
 mod git_bitbucket_gitea;

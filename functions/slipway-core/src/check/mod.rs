@@ -145,6 +145,64 @@ pub fn check_pipeline(
     }
 }
 
+/// Parses the Compose file `text` (`file`) and plans it as the stack of
+/// `app` (default: the configuration's only app) the way a deploy would,
+/// with the app's `[apps.<app>.compose]` service and stack names and a
+/// placeholder image: every key Slipway would refuse is reported.
+pub fn check_compose(
+    file: &str,
+    text: &str,
+    config: Option<&ControlPlane>,
+    app: Option<&str>,
+) -> Vec<Diagnostic> {
+    use crate::deploy::docker::{DockerEnv, compose, update_defaults};
+    let app_name = app.or_else(|| {
+        config
+            .filter(|c| c.apps.len() == 1)
+            .and_then(|c| c.apps.keys().next().map(String::as_str))
+    });
+    let settings = config
+        .zip(app_name)
+        .and_then(|(c, a)| c.apps.get(a))
+        .and_then(|a| a.compose.clone());
+    let name = app_name.unwrap_or("app");
+    let service = settings.as_ref().and_then(|s| s.service.as_deref());
+    let stack = settings.as_ref().and_then(|s| s.stack.as_deref());
+    let env = DockerEnv {
+        url: "https://docker.invalid".into(),
+        api_version: None,
+        token_secret: None,
+        registry_auth_secret: None,
+        parallelism: None,
+        delay: None,
+    };
+    let planned = compose::parse(text).and_then(|f| {
+        let defaults = update_defaults(&env).unwrap_or_default();
+        let image = "slipway-check.invalid/app:check";
+        compose::plan(
+            &f,
+            stack.unwrap_or(name),
+            service.unwrap_or(name),
+            image,
+            &defaults,
+        )
+    });
+    match planned {
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            // The YAML parser's line, when it gave one: "(line 3)".
+            let line = e
+                .message
+                .rsplit_once("(line ")
+                .and_then(|(_, rest)| rest.trim_end_matches(')').parse().ok());
+            vec![
+                Diagnostic::new(file, line.map(|l| (l, 1)), e.to_string())
+                    .hint("README.md lists the Compose keys Slipway deploys"),
+            ]
+        }
+    }
+}
+
 /// Where the `needs` of the stage a DAG error names (`stage "x" …`) is.
 fn needs_of_named_stage(text: &str, message: &str) -> Option<(usize, usize)> {
     let rest = message.strip_prefix("stage \"")?;

@@ -210,3 +210,27 @@ fn pipeline_syntax_needs_and_cycles_say_where() {
     let d = one(check_pipeline("p.toml", cycle, None, None));
     assert!(d.message.contains("cycle"), "{d:?}");
 }
+
+#[test]
+fn compose_files_are_checked_as_the_apps_stack() {
+    let config = ControlPlane::parse(
+        "public_url = \"https://s.example\"\n[apps.shop]\nprovider = \"github\"\nrepo = \"acme/shop\"\n\
+         [apps.shop.compose]\npath = \"compose.yaml\"\nservice = \"web\"\n",
+    )
+    .expect("config");
+    let ok = "services:\n  web: {}\n  db: {image: pg:16}\n";
+    assert!(super::check_compose("compose.yaml", ok, Some(&config), None).is_empty());
+    let bad = "services:\n  web:\n    build: .\n";
+    let found = super::check_compose("compose.yaml", bad, Some(&config), Some("shop"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].line, Some(3));
+    assert!(
+        found[0]
+            .message
+            .starts_with("services.web.build: not supported"),
+        "{found:?}"
+    );
+    let no_web = "services:\n  api: {}\n";
+    let found = super::check_compose("compose.yaml", no_web, Some(&config), None);
+    assert!(found[0].message.contains("no service \"web\""), "{found:?}");
+}

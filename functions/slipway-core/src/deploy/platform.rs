@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::docker::compose::ComposeFile;
 use super::docker::{self, DockerEnv, SwarmRollout};
 use super::kubernetes::{self, KubeRollout, KubernetesEnv};
 use super::{DeployError, StepOutcome, Strategy};
@@ -112,6 +113,45 @@ pub async fn start(
     }
 }
 
+/// Deploys the Compose stack `compose` with `image` as the image of
+/// `settings.service`: Docker environments only (Kubernetes has no stacks).
+#[allow(clippy::too_many_arguments)]
+pub async fn start_stack(
+    http: &impl HttpClient,
+    secrets: &impl Secrets,
+    env: &EnvironmentConfig,
+    compose: &ComposeFile,
+    settings: &crate::config::ComposeSettings,
+    app: &str,
+    image: &str,
+    strategy: &Strategy,
+    now_ms: u64,
+) -> Result<(Rollout, StepOutcome), DeployError> {
+    let EnvironmentConfig::Docker(d) = env else {
+        return Err(DeployError::Config(
+            "a Compose stack deploys to a Docker environment only".into(),
+        ));
+    };
+    let defaults = docker::update_defaults(d)?;
+    let stack = settings.stack.as_deref().unwrap_or(app);
+    let service = settings.service.as_deref().unwrap_or(app);
+    let plan = docker::compose::plan(compose, stack, service, image, &defaults)
+        .map_err(|e| DeployError::Config(format!("{}: {e}", settings.path)))?;
+    let c = credentials(env, secrets).await?;
+    docker::start_stack(
+        http,
+        d,
+        c.token.as_deref(),
+        c.registry_auth.as_deref(),
+        &plan,
+        image,
+        strategy,
+        now_ms,
+    )
+    .await
+    .map(|(r, o)| (Rollout::Docker(r), o))
+}
+
 /// What an operation on a running rollout is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -173,7 +213,13 @@ pub async fn rollback(
                 .map(|(r, o)| (Rollout::Kubernetes(r), o))
         }
         (EnvironmentConfig::Docker(d), Rollout::Docker(r)) => {
-            docker::rollback(http, d, c.token.as_deref(), app, r, now_ms)
+            // A stack's rollout names its service (`<stack>_<service>`).
+            let service = if r.service.is_empty() {
+                app
+            } else {
+                &r.service
+            };
+            docker::rollback(http, d, c.token.as_deref(), service, r, now_ms)
                 .await
                 .map(|(r, o)| (Rollout::Docker(r), o))
         }

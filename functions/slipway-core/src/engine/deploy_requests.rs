@@ -125,6 +125,20 @@ fn check(config: &ControlPlane, req: &DeployRequest) -> Result<(), Refusal> {
             req.environment
         )));
     }
+    let compose = config.apps.get(&req.app).and_then(|a| a.compose.as_ref());
+    if let (Some(c), EnvironmentConfig::Docker(_), None) = (compose, env, &req.commit) {
+        return Err(Refusal::BadRequest(format!(
+            "app {:?} deploys as a stack from {}, read at the deployed commit: give \"commit\"",
+            req.app, c.path
+        )));
+    }
+    if let Some(commit) = &req.commit
+        && !is_commit(commit)
+    {
+        return Err(Refusal::BadRequest(format!(
+            "{commit:?} is not a commit hash"
+        )));
+    }
     if let Strategy::Canary { steps, .. } = &req.strategy {
         let increasing = steps.windows(2).all(|w| w[0] < w[1]);
         if steps.is_empty() || !increasing || steps.last() != Some(&100) {
@@ -134,6 +148,11 @@ fn check(config: &ControlPlane, req: &DeployRequest) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+/// Whether `text` looks like a full or abbreviated commit hash.
+fn is_commit(text: &str) -> bool {
+    (7..=64).contains(&text.len()) && text.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Records a new deployment holding its environment. A request from a

@@ -306,17 +306,9 @@ where
             (None, Some(from)) => platform::rollback(&traced, deps.secrets, env, &d.app, from, now)
                 .await
                 .map(|(r, o)| (Some(r), o)),
-            (None, None) => platform::start(
-                &traced,
-                deps.secrets,
-                env,
-                &d.app,
-                &d.image,
-                &d.strategy,
-                now,
-            )
-            .await
-            .map(|(r, o)| (Some(r), o)),
+            (None, None) => start(deps, &traced, env, d, now)
+                .await
+                .map(|(r, o)| (Some(r), o)),
             (Some(rollout), _) => {
                 let mut rollout: Rollout = rollout.clone();
                 platform::operate(&traced, deps.secrets, env, &mut rollout, op, now)
@@ -378,6 +370,42 @@ where
             eprintln!("deployment {}: result not recorded: {e}", d.id);
             None
         }
+    }
+}
+
+/// Starts deployment `d`: as a stack when its app names a Compose file and
+/// the environment is a Docker one, else as an update of one workload.
+async fn start<K, H, C, S, T>(
+    deps: &Deps<'_, K, H, C, S>,
+    http: &T,
+    env: &crate::deploy::EnvironmentConfig,
+    d: &Deployment,
+    now: u64,
+) -> Result<(Rollout, StepOutcome), DeployError>
+where
+    H: HttpClient,
+    S: Secrets,
+    T: HttpClient,
+{
+    let app = deps.config.apps.get(&d.app);
+    let compose = app.and_then(|a| a.compose.as_ref().map(|c| (a, c)));
+    match (compose, env) {
+        (Some((app, settings)), crate::deploy::EnvironmentConfig::Docker(_)) => {
+            let file = super::repo::read_compose(deps, app, settings, d.commit.as_deref()).await?;
+            platform::start_stack(
+                http,
+                deps.secrets,
+                env,
+                &file,
+                settings,
+                &d.app,
+                &d.image,
+                &d.strategy,
+                now,
+            )
+            .await
+        }
+        _ => platform::start(http, deps.secrets, env, &d.app, &d.image, &d.strategy, now).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Reading from and reporting to the run's git provider.
 
 use super::Deps;
+use crate::deploy::DeployError;
 use crate::pipeline::Pipeline;
 use crate::ports::{HttpClient, Secrets};
 use crate::providers::{self, Provider, RepoApi};
@@ -48,6 +49,39 @@ pub async fn read_pipeline<K, H: HttpClient, C, S: Secrets>(
     commit: &str,
     timeout_ms: u64,
 ) -> Result<PipelineFile, String> {
+    Ok(
+        match read_text(deps, provider, repo, path, commit, timeout_ms).await? {
+            TextFile::Missing => PipelineFile::Missing,
+            TextFile::NotText => PipelineFile::Invalid(format!("{path} is not UTF-8 text")),
+            TextFile::Text(text) => match Pipeline::parse(&text) {
+                Ok(p) => PipelineFile::Valid(p),
+                Err(e) => PipelineFile::Invalid(format!("{path}: {e}")),
+            },
+        },
+    )
+}
+
+/// What reading a text file from a repository found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextFile {
+    /// No file at that commit.
+    Missing,
+    /// Not UTF-8.
+    NotText,
+    /// Its text.
+    Text(String),
+}
+
+/// Reads `path` of `repo` at `commit` as text; `Err` is a temporary
+/// failure (no answer, or an error status).
+pub async fn read_text<K, H: HttpClient, C, S: Secrets>(
+    deps: &Deps<'_, K, H, C, S>,
+    provider: Provider,
+    repo: &str,
+    path: &str,
+    commit: &str,
+    timeout_ms: u64,
+) -> Result<TextFile, String> {
     let api = repo_api(deps, provider).await;
     let request = providers::file_request(&api, repo, path, commit);
     let response = deps
@@ -56,15 +90,52 @@ pub async fn read_pipeline<K, H: HttpClient, C, S: Secrets>(
         .await
         .map_err(|e| format!("cannot read {path} from {}: {e}", provider.as_str()))?;
     match providers::decode_file(&api, &response) {
-        Ok(None) => Ok(PipelineFile::Missing),
-        Ok(Some(bytes)) => Ok(match std::str::from_utf8(&bytes) {
-            Ok(text) => match Pipeline::parse(text) {
-                Ok(p) => PipelineFile::Valid(p),
-                Err(e) => PipelineFile::Invalid(format!("{path}: {e}")),
-            },
-            Err(_) => PipelineFile::Invalid(format!("{path} is not UTF-8 text")),
+        Ok(None) => Ok(TextFile::Missing),
+        Ok(Some(bytes)) => Ok(match String::from_utf8(bytes) {
+            Ok(text) => TextFile::Text(text),
+            Err(_) => TextFile::NotText,
         }),
         Err(e) => Err(format!("cannot read {path}: {e}")),
+    }
+}
+
+/// The Compose file of `app`'s stack at `commit`, when the app deploys as
+/// a stack: a missing or invalid file is a configuration error of this
+/// deployment, an unanswered read a temporary one.
+pub async fn read_compose<K, H: HttpClient, C, S: Secrets>(
+    deps: &Deps<'_, K, H, C, S>,
+    app: &crate::config::AppConfig,
+    settings: &crate::config::ComposeSettings,
+    commit: Option<&str>,
+) -> Result<crate::deploy::docker::compose::ComposeFile, DeployError> {
+    let path = &settings.path;
+    let commit = commit.ok_or_else(|| {
+        DeployError::Config(format!(
+            "the stack's Compose file {path} is read at the deployed commit, and this deployment has none"
+        ))
+    })?;
+    let provider = Provider::from_path_segment(&app.provider)
+        .ok_or_else(|| DeployError::Config(format!("unknown provider {:?}", app.provider)))?;
+    let read = read_text(
+        deps,
+        provider,
+        &app.repo,
+        path,
+        commit,
+        PROVIDER_CALL_TIMEOUT_MS,
+    )
+    .await
+    .map_err(|reason| DeployError::Unreachable {
+        service: "git provider",
+        reason,
+    })?;
+    match read {
+        TextFile::Missing => Err(DeployError::Config(format!(
+            "no Compose file {path} at {commit}"
+        ))),
+        TextFile::NotText => Err(DeployError::Config(format!("{path} is not UTF-8 text"))),
+        TextFile::Text(text) => crate::deploy::docker::compose::parse(&text)
+            .map_err(|e| DeployError::Config(format!("{path}: {e}"))),
     }
 }
 

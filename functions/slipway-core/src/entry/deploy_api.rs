@@ -1,6 +1,6 @@
 //! The deploy API (a named API token whose owner is a deployer of the app
 //! in the environment, for every change; a viewer for reads):
-//! - `POST /api/deploy` `{"app", "environment", "image", "strategy": "rolling"|"blue-green"|"canary", "steps": [10, 25, 50, 100], "hold": "5m", "override_freeze": "reason"}`
+//! - `POST /api/deploy` `{"app", "environment", "image", "strategy": "rolling"|"blue-green"|"canary", "steps": [10, 25, 50, 100], "hold": "5m", "override_freeze": "reason", "commit": "<sha>"}`
 //!   → 202 with the deployment; 400 unknown app/environment or bad image;
 //!   403 when the environment's policy refuses it (a freeze: unless an
 //!   admin gives `override_freeze`); 409 while another deployment holds the environment;
@@ -38,6 +38,10 @@ struct DeployBody {
     /// An admin's reason to deploy through a freeze.
     #[serde(default)]
     override_freeze: Option<String>,
+    /// The commit the image was built from: where a stack's Compose file
+    /// is read.
+    #[serde(default)]
+    commit: Option<String>,
     /// Ignored: the token's owner is who asks.
     #[serde(default, rename = "requested_by")]
     _requested_by: Option<serde_json::Value>,
@@ -245,6 +249,6 @@ fn deploy_request(body: &[u8], requested_by: String) -> Result<DeployRequest, Re
         requested_by,
         stage: None,
         override_freeze: parsed.override_freeze,
-        commit: None,
+        commit: parsed.commit,
     })
 }

@@ -199,7 +199,7 @@ pub(super) fn updated_spec(
 }
 
 impl<H: HttpClient> Engine<'_, H> {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, DeployError> {
+    pub(super) async fn send(&self, request: HttpRequest) -> Result<HttpResponse, DeployError> {
         let mut request = request.header("accept", "application/json");
         if let Some(token) = self.token {
             request = request.header("authorization", format!("Bearer {token}"));

@@ -7,10 +7,18 @@
 //! and posts it with the service's `Version.Index`; progress is read from
 //! `UpdateStatus`. Blue-green and canary need traffic splitting that Swarm
 //! does not offer: use Kubernetes for those.
+//!
+//! An app may instead describe a whole stack in a Compose file
+//! ([`compose`]): [`start_stack`] creates or updates every service of it
+//! and the rollout follows the app's own service.
 
+pub mod compose;
 mod engine;
+mod stack;
 #[cfg(test)]
 mod tests;
+
+pub use stack::start as start_stack;
 
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +100,14 @@ fn engine<'a, H: HttpClient>(
         token: token.filter(|t| !t.is_empty()),
         registry_auth: registry_auth.filter(|a| !a.is_empty()),
     })
+}
+
+/// The environment's `UpdateConfig` and `RollbackConfig`, which a Compose
+/// file's `deploy.update_config` and `deploy.rollback_config` refine.
+pub fn update_defaults(
+    env: &DockerEnv,
+) -> Result<(serde_json::Value, serde_json::Value), DeployError> {
+    engine::update_configs(env)
 }
 
 fn in_progress(message: String) -> StepOutcome {
