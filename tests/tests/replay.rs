@@ -21,6 +21,27 @@ repo = "Codertocat/Hello-World"
 [apps.gitlab-test]
 provider = "gitlab"
 repo = "gitlabhq/gitlab-test"
+[providers.gitee]
+webhook_secret = "gitee_webhook_secret"
+[providers.codeup]
+webhook_secret = "codeup_webhook_secret"
+organization = "demo"
+[providers.bitbucket]
+webhook_secret = "bitbucket_webhook_secret"
+[providers.gitea]
+webhook_secret = "gitea_webhook_secret"
+[apps.gitee-app]
+provider = "gitee"
+repo = "oschina/gitee"
+[apps.codeup-app]
+provider = "codeup"
+repo = "demo/demo"
+[apps.bitbucket-app]
+provider = "bitbucket"
+repo = "team_name/repo_name"
+[apps.gitea-app]
+provider = "gitea"
+repo = "gitea/webhooks"
 [build_services.jenkins]
 type = "jenkins"
 url = "https://jenkins.example.com"
@@ -107,6 +128,10 @@ impl Dir {
             .current_dir(&self.0)
             .env("SPIN_VARIABLE_GITHUB_WEBHOOK_SECRET", "gh-secret")
             .env("SPIN_VARIABLE_GITLAB_WEBHOOK_SECRET", "gl-secret")
+            .env("SPIN_VARIABLE_GITEE_WEBHOOK_SECRET", "ge-secret")
+            .env("SPIN_VARIABLE_CODEUP_WEBHOOK_SECRET", "cu-secret")
+            .env("SPIN_VARIABLE_BITBUCKET_WEBHOOK_SECRET", "bb-secret")
+            .env("SPIN_VARIABLE_GITEA_WEBHOOK_SECRET", "gt-secret")
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
@@ -153,6 +178,76 @@ fn a_signed_github_push_shows_each_stage_and_the_policy_that_refuses_it() {
         "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
     );
     assert!(!json.contains("gh-secret"));
+}
+
+type Sign = fn(&str, &[u8]) -> Webhook;
+
+#[test]
+fn a_signed_push_of_every_other_provider_is_planned() {
+    let dir = Dir::new("providers");
+    let cases: [(&str, &str, Sign, [&str; 2]); 4] = [
+        (
+            "gitee",
+            "ge-secret",
+            |s, b| webhooks::gitee_signed(s, "Push Hook", b),
+            [
+                "push of 1cdcd819599c to refs/heads/change_commitlint_config in oschina/gitee",
+                "  app gitee-app, push refs/heads/change_commitlint_config at 1cdcd819599c, from oschina/gitee; pipeline read at 1cdcd819599cbb4099289dbbec762452f006cb40",
+            ],
+        ),
+        (
+            "codeup",
+            "cu-secret",
+            |s, b| webhooks::codeup(s, "Push Hook", b),
+            [
+                "push of eb63d0277e64 to refs/heads/master in demo/demo",
+                "  app codeup-app, push refs/heads/master at eb63d0277e64, from demo/demo; pipeline read at eb63d0277e64684236ebf8394b919230c4b8a286",
+            ],
+        ),
+        (
+            "bitbucket",
+            "bb-secret",
+            |s, b| webhooks::bitbucket(s, "repo:push", b),
+            [
+                "push of 709d658dc5b6 to refs/heads/name-of-branch in team_name/repo_name",
+                "  app bitbucket-app, push refs/heads/name-of-branch at 709d658dc5b6, from team_name/repo_name; pipeline read at 709d658dc5b6d6afcd46049c2f332ee3f515a67d",
+            ],
+        ),
+        (
+            "gitea",
+            "gt-secret",
+            |s, b| webhooks::gitea(s, "push", b),
+            [
+                "push of bffeb7422404 to refs/heads/develop in gitea/webhooks",
+                "  app gitea-app, push refs/heads/develop at bffeb7422404, from gitea/webhooks; pipeline read at bffeb74224043ba2feb48d137756c8a9331c449a",
+            ],
+        ),
+    ];
+    for (provider, secret, sign, [event, app]) in cases {
+        let body = fixture(&format!("{provider}/push.json"));
+        let (code, out) = dir.replay(&dir.record(provider, &sign(secret, &body)), &[]);
+        assert_eq!(code, 0, "{out}");
+        let lines: Vec<&str> = out
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("      "))
+            .take(5)
+            .collect();
+        let signature = format!("{provider} delivery, signature verified");
+        assert_eq!(
+            lines,
+            [
+                signature.as_str(),
+                event,
+                "  would start a run",
+                app,
+                "  - unit: build hello/unit on jenkins: POST https://jenkins.example.com/job/hello/job/unit/buildWithParameters?delay=0sec",
+            ],
+            "{out}"
+        );
+        let forged = sign("not-the-secret", &body);
+        let (_, out) = dir.replay(&dir.record(provider, &forged), &[]);
+        assert!(out.contains("signature FAILS"), "{provider}: {out}");
+    }
 }
 
 #[test]
