@@ -255,6 +255,17 @@ async fn first_look<H: HttpClient>(
     }
 }
 
+/// Swarm updates services in place: only [`Strategy::Rolling`] applies.
+pub(crate) fn rolling_only(strategy: &Strategy) -> Result<(), DeployError> {
+    if *strategy != Strategy::Rolling {
+        return Err(DeployError::NotApplicable(format!(
+            "Docker Swarm supports rolling updates only; use Kubernetes for {} deployments",
+            strategy.name()
+        )));
+    }
+    Ok(())
+}
+
 /// Starts a rolling update of `service` to `image`.
 ///
 /// Sends `GET /services/{service}`, then `POST /services/{ID}/update?version=
@@ -275,12 +286,7 @@ pub async fn start(
     strategy: &Strategy,
     now_ms: u64,
 ) -> Result<(SwarmRollout, StepOutcome), DeployError> {
-    if *strategy != Strategy::Rolling {
-        return Err(DeployError::NotApplicable(format!(
-            "Docker Swarm supports rolling updates only; use Kubernetes for {} deployments",
-            strategy.name()
-        )));
-    }
+    rolling_only(strategy)?;
     engine::check_service(service)?;
     if !is_image_reference(image) {
         return Err(DeployError::Config(format!(

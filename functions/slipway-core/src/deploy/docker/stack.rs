@@ -275,12 +275,7 @@ pub async fn start(
     strategy: &Strategy,
     now_ms: u64,
 ) -> Result<(SwarmRollout, StepOutcome), DeployError> {
-    if *strategy != Strategy::Rolling {
-        return Err(DeployError::NotApplicable(format!(
-            "Docker Swarm supports rolling updates only; use Kubernetes for {} deployments",
-            strategy.name()
-        )));
-    }
+    super::rolling_only(strategy)?;
     let engine = super::engine(http, env, token, registry_auth)?;
     engine.ensure_networks(plan).await?;
     let ids = engine.secret_ids(&plan.secrets).await?;
