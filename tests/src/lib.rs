@@ -4,7 +4,8 @@
 pub mod browser;
 pub mod chat_env;
 pub mod deploy_env;
-pub mod fakes;
+/// The simulators of remote services, under the name the tests have always used.
+pub use slipway_simulators as fakes;
 pub mod load;
 pub mod pipeline_env;
 pub mod seed;

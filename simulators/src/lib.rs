@@ -1,4 +1,5 @@
-//! Fakes of the remote services Slipway talks to, for end-to-end tests.
+//! Simulators (fakes) of the remote services Slipway talks to, shared by the
+//! end-to-end tests and the demo.
 //!
 //! Every fake is a real HTTP server on `127.0.0.1:<random port>` (see
 //! [`server::FakeHttpServer`]) that follows the real service's contract —
