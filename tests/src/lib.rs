@@ -10,6 +10,7 @@ pub mod load;
 pub mod pipeline_env;
 pub mod seed;
 pub mod swarm;
+pub mod swarm_env;
 pub mod web_session;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -6,37 +6,19 @@
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use slipway_tests::deploy_env::{APP, deploy, releases};
+use slipway_tests::deploy_env::{APP, deploy};
 use slipway_tests::fakes::FakeDocker;
 use slipway_tests::pipeline_env::{Env, repo, sha};
 use slipway_tests::swarm::{RealSwarm, SwarmTarget, image_of};
-
-/// The app with one environment, `swarm`, on `target`.
-fn env_for(target: &dyn SwarmTarget) -> Env {
-    let config = format!(
-        "[environments.swarm]\nplatform = \"docker\"\nurl = \"{}\"\napi_version = \"{}\"\n",
-        target.url(),
-        target.api_version()
-    );
-    Env::start_with(&config, &[])
-}
+use slipway_tests::swarm_env::{swarm_env, wait_ended};
 
 /// Ticks until the newest deployment has ended, within the target's patience.
 fn ended(env: &Env, target: &dyn SwarmTarget) -> Value {
-    let deadline = Instant::now() + target.patience();
-    loop {
-        env.api_post("/api/tick");
-        let newest = releases(env, "swarm")[0].clone();
-        if !matches!(newest["status"].as_str(), Some("in-progress" | "paused")) {
-            return newest;
-        }
-        assert!(Instant::now() < deadline, "still going: {newest}");
-        std::thread::sleep(std::time::Duration::from_millis(250));
-    }
+    wait_ended(env, target, std::time::Duration::from_millis(250))
 }
 
 fn rolling_update_then_automatic_rollback(target: &dyn SwarmTarget, first_image: &str) {
-    let env = env_for(target);
+    let env = swarm_env(target);
     target.create_service(APP, first_image, 2);
     let good = target.good_image();
     let (status, reply) = deploy(
