@@ -243,29 +243,66 @@ pub enum ConfigSource {
     },
 }
 
+/// What the store says is in force.
+#[derive(Debug)]
+pub enum InForce {
+    /// No stored version: the packaged file.
+    Packaged,
+    /// A stored version that parses.
+    Stored {
+        /// Its version.
+        version: u64,
+        /// It, parsed.
+        config: Box<ControlPlane>,
+    },
+    /// A stored version that no longer parses.
+    Invalid {
+        /// Its version.
+        version: u64,
+        /// Why it does not parse.
+        error: String,
+    },
+}
+
+/// Reads and parses the stored version in force, if any.
+pub async fn in_force<K: KeyValue>(kv: &K) -> Result<InForce, ConfigStoreError> {
+    let current = ConfigStore::new(kv).current().await?;
+    let Some(text) = &current.text else {
+        return Ok(InForce::Packaged);
+    };
+    Ok(match ControlPlane::parse(text) {
+        Ok(config) => InForce::Stored {
+            version: current.version,
+            config: Box::new(config),
+        },
+        Err(e) => InForce::Invalid {
+            version: current.version,
+            error: e.to_string(),
+        },
+    })
+}
+
+/// The configuration in force: the stored version if it parses, else the
+/// packaged file, which `packaged` reads and parses only then (a request
+/// under a stored version parses one file, not two).
+pub fn resolve<E>(
+    in_force: InForce,
+    packaged: impl FnOnce() -> Result<ControlPlane, E>,
+) -> Result<(ControlPlane, ConfigSource), E> {
+    Ok(match in_force {
+        InForce::Stored { version, config } => (*config, ConfigSource::Stored { version }),
+        InForce::Packaged => (packaged()?, ConfigSource::Packaged),
+        InForce::Invalid { version, error } => {
+            (packaged()?, ConfigSource::StoredInvalid { version, error })
+        }
+    })
+}
+
 /// The configuration in force: the stored version if there is one, else
 /// the packaged file (`packaged`, already parsed).
 pub async fn effective<K: KeyValue>(
     kv: &K,
     packaged: ControlPlane,
 ) -> Result<(ControlPlane, ConfigSource), ConfigStoreError> {
-    let current = ConfigStore::new(kv).current().await?;
-    let Some(text) = &current.text else {
-        return Ok((packaged, ConfigSource::Packaged));
-    };
-    match ControlPlane::parse(text) {
-        Ok(config) => Ok((
-            config,
-            ConfigSource::Stored {
-                version: current.version,
-            },
-        )),
-        Err(e) => Ok((
-            packaged,
-            ConfigSource::StoredInvalid {
-                version: current.version,
-                error: e.to_string(),
-            },
-        )),
-    }
+    resolve(in_force(kv).await?, || Ok(packaged))
 }

@@ -44,13 +44,13 @@ impl App {
                 &json!({ "error": format!("state store unavailable: {e}") }),
             )
         })?;
-        let (_, packaged) = packaged()?;
-        let (config, source) = config_store::effective(&kv, packaged).await.map_err(|e| {
+        let in_force = config_store::in_force(&kv).await.map_err(|e| {
             crate::request::json(
                 503,
                 &json!({ "error": format!("configuration unavailable: {e}") }),
             )
         })?;
+        let (config, source) = config_store::resolve(in_force, || packaged().map(|(_, p)| p))?;
         if let ConfigSource::StoredInvalid { version, error } = &source {
             eprintln!(
                 "stored configuration version {version} is invalid ({error}); using the packaged file"
