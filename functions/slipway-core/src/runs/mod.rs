@@ -21,6 +21,7 @@ pub mod hints;
 pub mod index;
 mod ok_to_test;
 mod outcomes;
+mod retry;
 mod source;
 mod store;
 mod transitions;
