@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use super::jenkins_auto::{Callback, Script};
 use super::server::{FakeHttpServer, Request, Response};
 use super::{decode_segment, now_millis};
 
@@ -80,34 +81,40 @@ pub struct Trigger {
     pub number: u64,
 }
 
-struct Build {
-    job: String,
-    number: u64,
+pub(crate) struct Build {
+    pub(crate) job: String,
+    pub(crate) number: u64,
     queue_id: u64,
-    params: BTreeMap<String, String>,
-    started: u64,
-    result: Option<String>,
-    duration: u64,
-    console: String,
+    pub(crate) params: BTreeMap<String, String>,
+    pub(crate) started: u64,
+    pub(crate) result: Option<String>,
+    pub(crate) duration: u64,
+    pub(crate) console: String,
     test_report: Option<Value>,
 }
 
-struct State {
+pub(crate) struct State {
     user: String,
     token: String,
-    base: String,
+    pub(crate) base: String,
     jobs: BTreeMap<String, u64>,
     declared: BTreeMap<String, std::collections::BTreeSet<String>>,
     triggers: Vec<Trigger>,
     queue_polls: BTreeMap<u64, u32>,
-    builds: Vec<Build>,
+    pub(crate) builds: Vec<Build>,
     next_queue: u64,
+    /// Jobs that run by themselves ([`FakeJenkins::automate`]).
+    pub(crate) scripts: BTreeMap<String, Script>,
+    /// Builds of scripted jobs triggered and not yet started: `(job, number)`.
+    pub(crate) to_run: Vec<(String, u64)>,
+    /// Callbacks the scripted builds made.
+    pub(crate) callbacks: Vec<Callback>,
 }
 
 /// The Jenkins fake. Dereferences to its [`FakeHttpServer`].
 pub struct FakeJenkins {
     server: FakeHttpServer,
-    state: Arc<Mutex<State>>,
+    pub(crate) state: Arc<Mutex<State>>,
 }
 
 impl Deref for FakeJenkins {
@@ -130,10 +137,22 @@ impl FakeJenkins {
             queue_polls: BTreeMap::new(),
             builds: Vec::new(),
             next_queue: 100,
+            scripts: BTreeMap::new(),
+            to_run: Vec::new(),
+            callbacks: Vec::new(),
         }));
         let shared = state.clone();
         let server = FakeHttpServer::start_with_headers(
-            move |req| handle(&mut shared.lock().unwrap(), req),
+            move |req| {
+                let mut locked = shared.lock().unwrap();
+                let response = handle(&mut locked, req);
+                let to_run = std::mem::take(&mut locked.to_run);
+                drop(locked);
+                for (job, number) in to_run {
+                    super::jenkins_auto::run(shared.clone(), job, number);
+                }
+                response
+            },
             vec![
                 ("x-jenkins".into(), JENKINS_VERSION.into()),
                 ("x-hudson".into(), "1.395".into()),
@@ -236,7 +255,7 @@ fn find_build<'a>(state: &'a mut State, job: &str, number: u64) -> &'a mut Build
         .unwrap_or_else(|| panic!("no build {job} #{number}"))
 }
 
-fn job_url(base: &str, job: &str) -> String {
+pub(crate) fn job_url(base: &str, job: &str) -> String {
     let parts: Vec<String> = job.split('/').map(super::encode_component).collect();
     format!("{base}/job/{}/", parts.join("/job/"))
 }
@@ -381,6 +400,9 @@ fn trigger(state: &mut State, req: &Request, job: &str, endpoint: &str) -> Respo
     });
     let declared = state.declared.get(job).cloned().unwrap_or_default();
     params.retain(|name, _| declared.contains(name));
+    if state.scripts.contains_key(job) {
+        state.to_run.push((job.into(), number));
+    }
     state.builds.push(Build {
         job: job.into(),
         number,

@@ -11,7 +11,9 @@
 //! - [`git::FakeGit`]: the file and commit-status APIs of GitHub, GitLab,
 //!   Gitee, Codeup, Bitbucket Cloud and Gitea on one server, plus GitHub
 //!   Actions workflow dispatch and GitLab CI pipeline triggers.
-//! - [`jenkins::FakeJenkins`]: Jenkins' remote access API (trigger, queue, build).
+//! - [`jenkins::FakeJenkins`]: Jenkins' remote access API (trigger, queue, build);
+//!   with [`jenkins::FakeJenkins::automate`], jobs that build by themselves and
+//!   call Slipway back, as a job's pipeline script does.
 //! - [`tekton::FakeTekton`]: Tekton `PipelineRun`s through the Kubernetes API.
 //! - [`http_builder::FakeHttpBuilder`]: a generic "POST /build" build service.
 //! - [`webhooks`]: signed webhook headers and push payloads as each provider sends them.
@@ -35,6 +37,7 @@ mod git_state;
 mod http;
 pub mod http_builder;
 pub mod jenkins;
+pub mod jenkins_auto;
 pub mod jenkins_notification;
 pub mod kubernetes;
 mod kubernetes_api;
@@ -58,6 +61,8 @@ mod tests_git;
 mod tests_git_forks;
 #[cfg(test)]
 mod tests_github;
+#[cfg(test)]
+mod tests_jenkins_auto;
 #[cfg(test)]
 mod tests_kubernetes;
 #[cfg(test)]
