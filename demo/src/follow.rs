@@ -68,7 +68,7 @@ impl Demo<'_> {
 
     /// One line: time since the demo began, stage, status, what it did.
     pub(crate) fn stage_line(&mut self, stage: &str, status: &str, detail: &str) {
-        let at = self.started.elapsed().as_secs_f64();
+        let at = self.clock.elapsed().as_secs_f64();
         let line = format!("  [{at:5.1} s] {stage:<12} {status:<21} {detail}");
         self.say(line.trim_end());
     }
@@ -157,7 +157,7 @@ impl Demo<'_> {
         ));
         self.say("  and press Approve, or run:");
         self.say(&format!(
-            "    curl -X POST -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{}}' {}",
+            "    curl -fsS -X POST -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{}}' {}",
             self.api.token(),
             self.api.url(&path)
         ));

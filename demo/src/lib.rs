@@ -92,6 +92,8 @@ pub(crate) struct Demo<'a> {
     api: Api,
     world: World,
     started: Instant,
+    /// When the first push was played: stage times count from it.
+    clock: Instant,
 }
 
 impl Demo<'_> {
@@ -135,7 +137,16 @@ pub fn run(options: &Options, out: &mut dyn Write) -> Result<bool> {
         out,
         "==> slipway check: the sample configuration and pipeline (demo/sample/) are valid"
     );
+    let _ = writeln!(
+        out,
+        "==> Starting the app: slipway up with the real components on 127.0.0.1:{port} (the first start compiles them for this machine, then they are cached)"
+    );
     let host = app::Host::start(options, &manifest, &secrets, port)?;
+    let _ = writeln!(
+        out,
+        "    serving after {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     let api = Api::new(&host.url, &secrets.operator_token);
     let mut demo = Demo {
         options,
@@ -143,6 +154,7 @@ pub fn run(options: &Options, out: &mut dyn Write) -> Result<bool> {
         api,
         world,
         started,
+        clock: Instant::now(),
     };
     let ok = demo.play()?;
     if options.stay {

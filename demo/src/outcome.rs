@@ -34,6 +34,7 @@ impl Demo<'_> {
         ));
 
         let good = new_commit();
+        self.clock = Instant::now();
         let run = self.push(&good, &pipeline, "Show the basket total on the cart page")?;
         let record = self.follow(&run)?;
         let first = self.check_promoted(&run, &good, &record)?;
