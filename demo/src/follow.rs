@@ -217,7 +217,10 @@ pub(crate) fn tests_line(tests: &Value) -> Option<String> {
 /// `registry/…/shop@sha256:0123456789ab…`: the digest cut to 12 digits.
 pub(crate) fn short_image(image: &str) -> String {
     match image.split_once("@sha256:") {
-        Some((name, digest)) => format!("{name}@sha256:{}…", &digest[..digest.len().min(12)]),
+        Some((name, digest)) => {
+            let short: String = digest.chars().take(12).collect();
+            format!("{name}@sha256:{short}…")
+        }
         None => image.to_owned(),
     }
 }

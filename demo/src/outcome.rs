@@ -85,7 +85,7 @@ impl Demo<'_> {
         self.say("");
         self.say(&format!(
             "==> git push: {} \"{message}\" to main of {REPO}: signed webhook answered 202, run {run}",
-            &commit[..7]
+            short_commit(commit)
         ));
         self.say(&format!(
             "    follow it: {}",
@@ -151,7 +151,7 @@ impl Demo<'_> {
     fn print_outcome(&mut self, n: u32, commit: &str, checked: &Checked) {
         self.say(&format!(
             "Outcome of push {n} ({}): {}",
-            &commit[..7],
+            short_commit(commit),
             checked.summary
         ));
         if let Some((state, description)) = self.world.last_status(commit) {
@@ -180,6 +180,11 @@ impl Demo<'_> {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+}
+
+/// The first 7 characters of a commit id, as git shows it.
+fn short_commit(commit: &str) -> String {
+    commit.chars().take(7).collect()
 }
 
 /// The commit before the pushed one (any: the app reads the new one).

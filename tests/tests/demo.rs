@@ -67,5 +67,7 @@ fn the_demo_promotes_a_canary_then_stops_a_failing_push() {
     assert!(second.contains("nothing deployed"), "{second}");
     assert!(text.contains("commit status on GitHub: failure"), "{text}");
     assert!(text.contains("\nDemo result: OK in "), "{text}");
-    assert!(took < Duration::from_secs(120), "the demo took {took:?}");
+    // About 25 s on 2 cores once the components are compiled (the suite's
+    // hosts share that cache); a cold cache adds their compilation.
+    assert!(took < Duration::from_secs(180), "the demo took {took:?}");
 }
