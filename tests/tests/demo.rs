@@ -8,7 +8,19 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use slipway_tests::{host_binary, instance_mode_args, target_dir};
+use slipway_tests::{host_binary, instance_mode_args, target_dir, unused_port};
+
+/// The tests run one demo at a time (each starts the app and simulators).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Auto-approve mode, with the suite's compile cache and instance mode.
+fn options() -> slipway_demo::Options {
+    let mut options = slipway_demo::Options::beside(&host_binary()).unwrap();
+    options.auto_approve = true;
+    options.cache_dir = Some(target_dir().join("slipway-test-cache"));
+    options.host_args = instance_mode_args().iter().map(|a| a.to_string()).collect();
+    options
+}
 
 /// Keeps what the demo prints and shows it on stderr as it comes.
 struct Tee(Arc<Mutex<Vec<u8>>>);
@@ -26,10 +38,8 @@ impl Write for Tee {
 
 #[test]
 fn the_demo_promotes_a_canary_then_stops_a_failing_push() {
-    let mut options = slipway_demo::Options::beside(&host_binary()).unwrap();
-    options.auto_approve = true;
-    options.cache_dir = Some(target_dir().join("slipway-test-cache"));
-    options.host_args = instance_mode_args().iter().map(|a| a.to_string()).collect();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let options = options();
     let printed = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();
     let ok = slipway_demo::run(&options, &mut Tee(printed.clone()));
@@ -70,4 +80,34 @@ fn the_demo_promotes_a_canary_then_stops_a_failing_push() {
     // About 25 s on 2 cores once the components are compiled (the suite's
     // hosts share that cache); a cold cache adds their compilation.
     assert!(took < Duration::from_secs(180), "the demo took {took:?}");
+}
+
+#[test]
+fn stopping_the_demo_midway_stops_the_app() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut options = options();
+    let port = unused_port();
+    options.port = Some(port);
+    let printed = Arc::new(Mutex::new(Vec::new()));
+    let (seen, stop) = (printed.clone(), options.stop.clone());
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+            if text.contains(" unit-test    running") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // What Ctrl-C does in the binary.
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let result = slipway_demo::run(&options, &mut Tee(printed.clone()));
+    let text = String::from_utf8_lossy(&printed.lock().unwrap()).into_owned();
+    let error = result.expect_err(&text);
+    assert_eq!(error.to_string(), "interrupted", "{text}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the app still serves on {port}"
+    );
 }
