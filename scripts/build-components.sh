@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --target wasm32-wasip2 --release --workspace \
     --exclude slipway-host --exclude slipway-tests --exclude slipway-core --exclude slipway-spin \
-    --exclude slipway-demo
+    --exclude slipway-demo --exclude slipway-simulators
