@@ -8,8 +8,8 @@
 # needs the Spin CLI, or it is the Quick start, which this script and CI run
 # themselves). An unmarked block fails the check, so a new command cannot
 # slip in untried. A ```text output block after a runnable block is what
-# that block must print, line by line; a line ending in `…` need only match
-# up to there (for what differs per run).
+# that block must print on stdout, line by line; a line ending in `…` need
+# only match up to there (for what differs per run).
 #
 # The runnable blocks talk to the app as a newcomer's first command serves
 # it: this script starts `scripts/up.sh` (the Quick start's first command)
@@ -91,11 +91,13 @@ for block in "${blocks[@]}"; do
     line=${line%.sh}
     echo "==> README.md:$line"
     sed 's/^/    $ /' "$block"
-    if ! bash -euo pipefail "$block" > "$work/out" 2>&1; then
-        sed 's/^/    /' "$work/out"
+    if ! bash -euo pipefail "$block" > "$work/out" 2> "$work/err"; then
+        sed 's/^/    /' "$work/err" "$work/out"
         echo "README.md:$line: this block failed" >&2
         exit 1
     fi
+    # What the block says on stderr (progress of builds...) is shown, not compared.
+    sed 's/^/    /' "$work/err" | tail -5
     # (a curl answer may end without a newline)
     sed 's/^/    /' "$work/out" | head -40
     echo
