@@ -22,9 +22,10 @@
 //!   `PreviousSpec` (500 if there is none) and goes `rollback_started` →
 //!   `rollback_completed`. Every change, status transitions included, bumps
 //!   `Version.Index` (one cluster-wide counter).
-//! - `GET /tasks?filters={"service":[..],"desired-state":[..]}`: one task per
-//!   replica of the current spec (`running`), plus a `failed` one while a
-//!   failing update is in progress.
+//!   An update that changes neither `TaskTemplate` nor anything else but
+//!   the replicas (a scale) replaces no task: `UpdateStatus` stays as it was.
+//! - `GET /tasks`, `DELETE /services/{id}`, endpoint-mode checks: see
+//!   [`super::docker_tasks`].
 //! - Stacks: `POST /services/create`, `GET /networks`, `GET
 //!   /networks/{id}`, `POST /networks/create`, `GET /secrets` (see
 //!   [`super::docker_stack`]); an update refers to existing networks and
@@ -37,8 +38,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use super::docker_list::{list_services, tasks};
+use super::docker_list::list_services;
 use super::docker_stack as stack;
+use super::docker_tasks::{check_endpoint, delete_service, tasks};
 use super::server::{FakeHttpServer, Request, Response};
 use super::{decode_segment, now_rfc3339, random_chars};
 
@@ -73,12 +75,14 @@ pub(super) struct State {
     /// Secrets by ID (`GET /secrets/{id}` bodies, no data).
     pub secrets: BTreeMap<String, Value>,
     pub fail_next: BTreeSet<String>,
+    /// Images whose containers never pass their health check.
+    pub unhealthy: BTreeSet<String>,
     pub steps: u32,
     pub index: u64,
 }
 
 impl State {
-    fn bump(&mut self) -> u64 {
+    pub(super) fn bump(&mut self) -> u64 {
         self.index += 1;
         self.index
     }
@@ -152,6 +156,7 @@ impl FakeDocker {
             networks: BTreeMap::new(),
             secrets: BTreeMap::new(),
             fail_next: BTreeSet::new(),
+            unhealthy: BTreeSet::new(),
             steps: 2,
             index: 100,
         }));
@@ -257,6 +262,12 @@ impl FakeDocker {
         self.state.lock().unwrap().fail_next.insert(name.into());
     }
 
+    /// Tasks of `image` never pass their health check (they stay
+    /// `starting`, and their predecessors fail as the Engine shows it).
+    pub fn set_unhealthy_image(&self, image: &str) {
+        self.state.lock().unwrap().unhealthy.insert(image.into());
+    }
+
     /// How many `GET`s each update/rollback phase lasts (at least 1).
     pub fn set_update_steps(&self, steps: u32) {
         self.state.lock().unwrap().steps = steps.max(1);
@@ -270,9 +281,13 @@ pub(super) fn render(s: &Service) -> Value {
         "CreatedAt": s.created_at,
         "UpdatedAt": s.updated_at,
         "Spec": s.spec,
-        "Endpoint": { "Spec": { "Mode": s.spec["EndpointSpec"]["Mode"].as_str().unwrap_or("vip") },
-                      "VirtualIPs": [{ "NetworkID": "ingressnetworkid00000000000", "Addr": "10.0.0.5/24" }] },
+        "Endpoint": { "Spec": { "Mode": s.spec["EndpointSpec"]["Mode"].as_str().unwrap_or("vip") } },
     });
+    // Only a service behind a virtual IP has one; dnsrr resolves to tasks.
+    if out["Endpoint"]["Spec"]["Mode"] == "vip" {
+        out["Endpoint"]["VirtualIPs"] =
+            json!([{ "NetworkID": "ingressnetworkid00000000000", "Addr": "10.0.0.5/24" }]);
+    }
     if let Some(p) = &s.previous {
         out["PreviousSpec"] = p.clone();
     }
@@ -388,6 +403,7 @@ fn handle(state: &mut State, req: &Request) -> Response {
         },
         ("POST", ["services", "create"]) => stack::create_service(state, req),
         ("POST", ["services", key, "update"]) => update(state, req, key),
+        ("DELETE", ["services", key]) => delete_service(state, key),
         ("GET", ["networks"]) => stack::list_networks(state, req),
         ("POST", ["networks", "create"]) => stack::create_network(state, req),
         ("GET", ["networks", key]) => stack::inspect_network(state, key),
@@ -395,6 +411,15 @@ fn handle(state: &mut State, req: &Request) -> Response {
         ("GET", ["tasks"]) => tasks(state, req),
         _ => message(404, "page not found"),
     }
+}
+
+/// Whether `new` differs from `old` in nothing but the replicas.
+fn scale_only(old: &Value, new: &Value) -> bool {
+    let mut a = old.clone();
+    let mut b = new.clone();
+    a["Mode"] = Value::Null;
+    b["Mode"] = Value::Null;
+    a == b && old != new
 }
 
 fn update(state: &mut State, req: &Request, key: &str) -> Response {
@@ -479,8 +504,16 @@ fn update(state: &mut State, req: &Request, key: &str) -> Response {
             "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided",
         );
     }
-    if let Some(refused) = stack::check_references(state, &spec) {
+    if let Some(refused) = stack::check_references(state, &spec).or_else(|| check_endpoint(&spec)) {
         return refused;
+    }
+    if scale_only(&state.services[&id].spec, &spec) {
+        let index = state.bump();
+        let s = state.services.get_mut(&id).expect("service");
+        s.previous = Some(std::mem::replace(&mut s.spec, spec));
+        s.index = index;
+        s.updated_at = now_rfc3339();
+        return Response::json(200, &json!({ "Warnings": [] }));
     }
     let fail =
         state.fail_next.remove(name.as_str().unwrap_or_default()) || state.fail_next.remove(&id);

@@ -1,13 +1,12 @@
 //! Listing endpoints of [`super::docker::FakeDocker`]: `GET /services`
-//! (`name`, `id` and `label` filters) and
-//! `GET /tasks`.
+//! (`name`, `id` and `label` filters); `GET /tasks` is in
+//! [`super::docker_tasks`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::docker::{Phase, State, message, render};
-use super::now_rfc3339;
+use super::docker::{State, message, render};
 use super::server::{Request, Response};
 
 /// `filters` as `{key: [values]}` (also accepts the legacy `{key: {value: true}}`).
@@ -57,55 +56,4 @@ pub fn list_services(state: &State, req: &Request) -> Response {
         .map(render)
         .collect();
     Response::json(200, &Value::Array(items))
-}
-
-pub fn tasks(state: &mut State, req: &Request) -> Response {
-    let f = match filters(req) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let wanted: Option<BTreeSet<String>> = f
-        .get("service")
-        .map(|keys| keys.iter().filter_map(|k| state.find(k)).collect());
-    let desired = f.get("desired-state");
-    let now = now_rfc3339();
-    let mut out = Vec::new();
-    for s in state.services.values() {
-        if wanted.as_ref().is_some_and(|w| !w.contains(&s.id)) {
-            continue;
-        }
-        let replicas = s.spec["Mode"]["Replicated"]["Replicas"]
-            .as_u64()
-            .unwrap_or(1);
-        let mut tasks: Vec<(u64, &str, &str, String)> = (1..=replicas)
-            .map(|slot| {
-                (
-                    slot,
-                    "running",
-                    "running",
-                    format!("{}{slot:02}", &s.id[..23]),
-                )
-            })
-            .collect();
-        if matches!(s.phase, Some((Phase::Updating(Some(_)), _))) {
-            tasks.push((1, "shutdown", "failed", s.failed_task.clone()));
-        }
-        for (slot, want, st, tid) in tasks {
-            if desired.is_some_and(|d| !d.iter().any(|x| x == want)) {
-                continue;
-            }
-            let mut status = json!({ "Timestamp": now, "State": st, "Message": st });
-            if st == "failed" {
-                status["Err"] = json!("task: non-zero exit (1)");
-                status["ContainerStatus"] = json!({ "ExitCode": 1 });
-            }
-            out.push(json!({
-                "ID": tid, "Version": { "Index": s.index }, "CreatedAt": s.updated_at,
-                "UpdatedAt": now, "Labels": {}, "Spec": s.spec["TaskTemplate"],
-                "ServiceID": s.id, "Slot": slot, "NodeID": "node0000000000000000000001",
-                "Status": status, "DesiredState": want,
-            }));
-        }
-    }
-    Response::json(200, &Value::Array(out))
 }

@@ -106,7 +106,9 @@ pub fn create_service(state: &mut State, req: &Request) -> Response {
             "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided",
         );
     }
-    if let Some(refused) = check_references(state, &spec) {
+    if let Some(refused) =
+        check_references(state, &spec).or_else(|| super::docker_tasks::check_endpoint(&spec))
+    {
         return refused;
     }
     let id = state.insert_service(spec);

@@ -27,6 +27,7 @@ pub mod chat_replies;
 pub mod docker;
 mod docker_list;
 mod docker_stack;
+mod docker_tasks;
 pub mod git;
 mod git_actions;
 mod git_bitbucket_gitea;

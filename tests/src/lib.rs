@@ -11,6 +11,7 @@ pub mod pipeline_env;
 pub mod seed;
 pub mod swarm;
 pub mod swarm_env;
+pub mod swarm_net;
 pub mod web_session;
 
 use std::io::{BufRead, BufReader, Read, Write};

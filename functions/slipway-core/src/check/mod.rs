@@ -175,6 +175,7 @@ pub fn check_compose(
         registry_auth_secret: None,
         parallelism: None,
         delay: None,
+        progress_deadline: None,
     };
     let planned = compose::parse(text).and_then(|f| {
         let defaults = update_defaults(&env).unwrap_or_default();

@@ -42,7 +42,16 @@ impl Rollout {
     pub fn step(&self) -> Option<usize> {
         match self {
             Rollout::Kubernetes(r) if r.strategy.name() == "canary" => Some(r.step + 1),
+            Rollout::Docker(r) => r.canary_step(),
             _ => None,
+        }
+    }
+
+    /// What an abort left, where the platform says more than "aborted".
+    pub fn abort_note(&self) -> Option<String> {
+        match self {
+            Rollout::Docker(r) => r.abort_note(),
+            Rollout::Kubernetes(_) => None,
         }
     }
 }
@@ -184,9 +193,7 @@ pub async fn operate(
         }
         (EnvironmentConfig::Docker(d), Rollout::Docker(r)) => match op {
             Operation::Step => docker::step(http, d, c.token.as_deref(), r, now_ms).await,
-            Operation::Promote => Err(DeployError::NotApplicable(
-                "promote applies to canary deployments".into(),
-            )),
+            Operation::Promote => docker::promote(http, d, c.token.as_deref(), r, now_ms).await,
             Operation::Abort => docker::abort(http, d, c.token.as_deref(), r, now_ms).await,
         },
         _ => Err(DeployError::Config(

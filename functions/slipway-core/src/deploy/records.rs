@@ -213,7 +213,9 @@ impl Deployment {
             StepOutcome::Aborted => {
                 self.status = DeploymentStatus::Aborted;
                 self.traffic_percent = Some(0);
-                self.message = Some("aborted".into());
+                let note = self.rollout.as_ref().and_then(Rollout::abort_note);
+                self.message =
+                    Some(note.map_or_else(|| "aborted".into(), |n| format!("aborted: {n}")));
             }
         }
         if self.status.is_final() && !was_final {

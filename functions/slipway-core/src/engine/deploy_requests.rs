@@ -119,13 +119,18 @@ fn check(config: &ControlPlane, req: &DeployRequest) -> Result<(), Refusal> {
             req.image
         )));
     }
-    if matches!(env, EnvironmentConfig::Docker(_)) && req.strategy != Strategy::Rolling {
+    let compose = config.apps.get(&req.app).and_then(|a| a.compose.as_ref());
+    if let (Some(c), EnvironmentConfig::Docker(_)) = (compose, env)
+        && req.strategy != Strategy::Rolling
+    {
         return Err(Refusal::BadRequest(format!(
-            "environment {:?} runs Docker Swarm, which supports rolling updates only",
-            req.environment
+            "app {:?} deploys to Docker Swarm as a Compose stack ({}), which is updated by \
+             rolling update only, not {}",
+            req.app,
+            c.path,
+            req.strategy.name()
         )));
     }
-    let compose = config.apps.get(&req.app).and_then(|a| a.compose.as_ref());
     if let (Some(c), EnvironmentConfig::Docker(_), None) = (compose, env, &req.commit) {
         return Err(Refusal::BadRequest(format!(
             "app {:?} deploys as a stack from {}, read at the deployed commit: give \"commit\"",

@@ -5,16 +5,28 @@
 //! `/v1.47`). An update copies the service's complete `Spec`, sets the new
 //! image and an `UpdateConfig` that rolls back automatically on failure,
 //! and posts it with the service's `Version.Index`; progress is read from
-//! `UpdateStatus`. Blue-green and canary need traffic splitting that Swarm
-//! does not offer: use Kubernetes for those.
+//! `UpdateStatus`.
+//!
+//! Blue-green ([`blue_green`]) and canary ([`canary`]) work without a
+//! proxy: services in endpoint mode `dnsrr` that share a network alias
+//! make that name resolve to all their tasks, so traffic follows task
+//! counts and which services carry the app's name as an alias. Both move
+//! traffic only to tasks that passed their health checks, and roll back by
+//! themselves when that does not happen within
+//! [`DockerEnv::progress_deadline`].
 //!
 //! An app may instead describe a whole stack in a Compose file
 //! ([`compose`]): [`start_stack`] creates or updates every service of it
 //! and the rollout follows the app's own service.
 
+pub mod blue_green;
+pub mod canary;
 pub mod compose;
 mod engine;
+pub mod plan;
+mod progressive;
 mod stack;
+mod tasks;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +35,7 @@ pub use stack::start as start_stack;
 use serde::{Deserialize, Serialize};
 
 use self::engine::{Engine, ServiceView};
+use super::platform::Operation;
 use super::{DeployError, StepOutcome, Strategy, is_image_reference};
 use crate::ports::HttpClient;
 
@@ -54,6 +67,38 @@ pub struct DockerEnv {
     /// Pause between batches of tasks, e.g. `"10s"` (default none).
     #[serde(default)]
     pub delay: Option<String>,
+    /// Blue-green and canary: how long new tasks may take to become
+    /// healthy at each step before the rollout is rolled back, e.g.
+    /// `"2m"` (default 10 minutes).
+    #[serde(default)]
+    pub progress_deadline: Option<String>,
+}
+
+/// Default of [`DockerEnv::progress_deadline`]: 10 minutes.
+const DEFAULT_DEADLINE_MS: u64 = 600_000;
+
+/// [`DockerEnv::progress_deadline`] in milliseconds.
+pub(crate) fn deadline_ms(env: &DockerEnv) -> Result<u64, DeployError> {
+    match &env.progress_deadline {
+        Some(d) => engine::parse_duration_ns(d)
+            .map(|ns| ns / 1_000_000)
+            .map_err(|_| {
+                DeployError::Config(format!(
+                    "progress_deadline {d:?} is not a duration like \"2m\""
+                ))
+            }),
+        None => Ok(DEFAULT_DEADLINE_MS),
+    }
+}
+
+/// The strategy-specific part of a Swarm rollout.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "strategy", rename_all = "kebab-case")]
+pub enum Progressive {
+    /// Stable `A` and `A-canary` behind alias `A`.
+    Canary(canary::CanaryState),
+    /// Slots `A-blue` and `A-green`, the live one carrying alias `A`.
+    BlueGreen(blue_green::BlueGreenState),
 }
 
 /// Where a Swarm rollout is.
@@ -86,6 +131,28 @@ pub struct SwarmRollout {
     pub started_at_ms: u64,
     /// Where it is.
     pub phase: SwarmPhase,
+    /// Canary or blue-green state; `None` for a rolling update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progressive: Option<Progressive>,
+}
+
+impl SwarmRollout {
+    /// A canary's current step (from 1).
+    pub fn canary_step(&self) -> Option<usize> {
+        match &self.progressive {
+            Some(Progressive::Canary(c)) => Some(c.step.min(c.steps.len().saturating_sub(1)) + 1),
+            _ => None,
+        }
+    }
+
+    /// What an abort of this rollout left, for the deployment's message.
+    pub fn abort_note(&self) -> Option<String> {
+        match &self.progressive {
+            Some(Progressive::Canary(c)) => Some(canary::abort_note(self, c)),
+            Some(Progressive::BlueGreen(b)) => Some(blue_green::abort_note(self, b)),
+            None => None,
+        }
+    }
 }
 
 fn engine<'a, H: HttpClient>(
@@ -255,18 +322,23 @@ async fn first_look<H: HttpClient>(
     }
 }
 
-/// Swarm updates services in place: only [`Strategy::Rolling`] applies.
-pub(crate) fn rolling_only(strategy: &Strategy) -> Result<(), DeployError> {
+/// A Compose stack is updated in place, service by service: only
+/// [`Strategy::Rolling`] applies to it (single services also take
+/// blue-green and canary).
+pub(crate) fn stack_rolling_only(strategy: &Strategy) -> Result<(), DeployError> {
     if *strategy != Strategy::Rolling {
         return Err(DeployError::NotApplicable(format!(
-            "Docker Swarm supports rolling updates only; use Kubernetes for {} deployments",
+            "a Compose stack on Docker Swarm is deployed by rolling update only, not {}; \
+             deploy a single service for blue-green or canary",
             strategy.name()
         )));
     }
     Ok(())
 }
 
-/// Starts a rolling update of `service` to `image`.
+/// Starts rolling `image` out to `service` with `strategy`: blue-green
+/// ([`blue_green`]) and canary ([`canary`]) as their modules say, rolling
+/// as follows.
 ///
 /// Sends `GET /services/{service}`, then `POST /services/{ID}/update?version=
 /// {Version.Index}` with the complete spec (new image, `UpdateConfig`
@@ -274,7 +346,6 @@ pub(crate) fn rolling_only(strategy: &Strategy) -> Result<(), DeployError> {
 /// MaxFailureRatio 0, Order `start-first`} and a matching `RollbackConfig`
 /// whose FailureAction is `pause`); on "update out of sequence" it reads and
 /// posts once more. A final `GET /services/{ID}` gives the first outcome.
-/// Only [`Strategy::Rolling`] applies.
 #[allow(clippy::too_many_arguments)]
 pub async fn start(
     http: &impl HttpClient,
@@ -286,7 +357,6 @@ pub async fn start(
     strategy: &Strategy,
     now_ms: u64,
 ) -> Result<(SwarmRollout, StepOutcome), DeployError> {
-    rolling_only(strategy)?;
     engine::check_service(service)?;
     if !is_image_reference(image) {
         return Err(DeployError::Config(format!(
@@ -294,6 +364,9 @@ pub async fn start(
         )));
     }
     let engine = engine(http, env, token, registry_auth)?;
+    if *strategy != Strategy::Rolling {
+        return progressive::start(&engine, env, service, image, strategy, now_ms).await;
+    }
     let before = update_to(&engine, env, service, image).await?;
     let mut rollout = SwarmRollout {
         service: service.to_owned(),
@@ -303,6 +376,7 @@ pub async fn start(
         version: before.version.saturating_add(1),
         started_at_ms: now_ms,
         phase: SwarmPhase::Updating,
+        progressive: None,
     };
     let outcome = first_look(&engine, &mut rollout, now_ms).await;
     Ok((rollout, outcome))
@@ -326,8 +400,29 @@ pub async fn step(
         return Ok(outcome.clone());
     }
     let engine = engine(http, env, token, None)?;
+    if rollout.progressive.is_some() {
+        return progressive::operate(&engine, env, rollout, Operation::Step, now_ms).await;
+    }
     let view = engine.inspect(&rollout.service_id).await?;
     Ok(observe(rollout, &view, now_ms))
+}
+
+/// Canary: the next step now (once the current step's canary tasks are
+/// healthy). Other strategies: [`DeployError::NotApplicable`].
+pub async fn promote(
+    http: &impl HttpClient,
+    env: &DockerEnv,
+    token: Option<&str>,
+    rollout: &mut SwarmRollout,
+    now_ms: u64,
+) -> Result<StepOutcome, DeployError> {
+    if !matches!(rollout.progressive, Some(Progressive::Canary(_))) {
+        return Err(DeployError::NotApplicable(
+            "promote applies to canary deployments".into(),
+        ));
+    }
+    let engine = engine(http, env, token, None)?;
+    progressive::operate(&engine, env, rollout, Operation::Promote, now_ms).await
 }
 
 /// Stops the rollout and puts the previous image back: `GET /services/{ID}`,
@@ -354,6 +449,9 @@ pub async fn abort(
         SwarmPhase::Updating | SwarmPhase::RollingBack => {}
     }
     let engine = engine(http, env, token, None)?;
+    if rollout.progressive.is_some() {
+        return progressive::operate(&engine, env, rollout, Operation::Abort, now_ms).await;
+    }
     let view = match revert(
         &engine,
         env,
@@ -401,6 +499,9 @@ pub async fn rollback(
     }
     let engine = engine(http, env, token, None)?;
     let to = current.previous_image.as_str();
+    if let Some(Progressive::BlueGreen(_)) = &current.progressive {
+        return progressive::start(&engine, env, service, to, &Strategy::BlueGreen, now_ms).await;
+    }
     let reverted = revert(&engine, env, service, &current.image, to, false).await?;
     let (view, phase) = match reverted {
         Revert::AlreadyThere(v) => (
@@ -421,6 +522,7 @@ pub async fn rollback(
         version: view.version,
         started_at_ms: now_ms,
         phase,
+        progressive: None,
     };
     if let SwarmPhase::Finished(outcome) = &rollout.phase {
         return Ok((rollout.clone(), outcome.clone()));

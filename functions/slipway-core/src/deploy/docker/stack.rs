@@ -21,7 +21,7 @@ struct Existing {
     force_update: u64,
 }
 
-fn query(filters: &Value) -> String {
+pub(super) fn query(filters: &Value) -> String {
     url::form_urlencoded::byte_serialize(filters.to_string().as_bytes()).collect()
 }
 
@@ -29,7 +29,7 @@ fn label_filter(stack: &str) -> String {
     query(&json!({ "label": [format!("{NAMESPACE_LABEL}={stack}")] }))
 }
 
-fn unexpected(what: &str) -> DeployError {
+pub(super) fn unexpected(what: &str) -> DeployError {
     DeployError::Api {
         service: "docker",
         status: 200,
@@ -38,14 +38,14 @@ fn unexpected(what: &str) -> DeployError {
 }
 
 impl<H: HttpClient> Engine<'_, H> {
-    async fn get_json(&self, path: &str) -> Result<Value, DeployError> {
+    pub(super) async fn get_json(&self, path: &str) -> Result<Value, DeployError> {
         let response = self
             .send(HttpRequest::new("GET", format!("{}{path}", self.base)))
             .await?;
         serde_json::from_slice(&response.body).map_err(|_| unexpected("not JSON"))
     }
 
-    async fn post_json(&self, path: &str, body: &Value) -> Result<Value, DeployError> {
+    pub(super) async fn post_json(&self, path: &str, body: &Value) -> Result<Value, DeployError> {
         let mut request = HttpRequest::new("POST", format!("{}{path}", self.base)).json(body);
         if let Some(auth) = self.registry_auth {
             request = request.header("x-registry-auth", auth);
@@ -275,7 +275,7 @@ pub async fn start(
     strategy: &Strategy,
     now_ms: u64,
 ) -> Result<(SwarmRollout, StepOutcome), DeployError> {
-    super::rolling_only(strategy)?;
+    super::stack_rolling_only(strategy)?;
     let engine = super::engine(http, env, token, registry_auth)?;
     engine.ensure_networks(plan).await?;
     let ids = engine.secret_ids(&plan.secrets).await?;
@@ -303,6 +303,7 @@ pub async fn start(
         version: app.version,
         started_at_ms: now_ms,
         phase: SwarmPhase::Updating,
+        progressive: None,
     };
     let outcome = first_look(&engine, &mut rollout, now_ms).await;
     Ok((rollout, outcome))

@@ -176,6 +176,7 @@ fn env(api_version: Option<&str>) -> DockerEnv {
         registry_auth_secret: Some("SWARM_REGISTRY_AUTH".into()),
         parallelism: Some(2),
         delay: Some("10s".into()),
+        progress_deadline: None,
     }
 }
 

@@ -54,6 +54,7 @@ fn start_and_step_to_completion() {
             version: 11,
             started_at_ms: 1_000,
             phase: SwarmPhase::Updating,
+            progressive: None,
         }
     );
     assert!(
