@@ -119,13 +119,25 @@ impl RealSwarm {
 
 impl NetTarget for RealSwarm {
     fn create_network(&self, name: &str) {
-        let _ = ureq::delete(&self.api_url(&format!("/networks/{name}"))).call();
         let body = json!({"Name": name, "Driver": "overlay", "Attachable": true,
                           "CheckDuplicate": true});
-        ureq::post(&self.api_url("/networks/create"))
-            .set("content-type", "application/json")
-            .send_string(&body.to_string())
-            .unwrap_or_else(|e| panic!("create network {name}: {e}"));
+        // A leftover may still be going away (its tasks stop first).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let _ = ureq::delete(&self.api_url(&format!("/networks/{name}"))).call();
+            let created = ureq::post(&self.api_url("/networks/create"))
+                .set("content-type", "application/json")
+                .send_string(&body.to_string());
+            match created {
+                Err(ureq::Error::Status(409, _)) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                other => {
+                    other.unwrap_or_else(|e| panic!("create network {name}: {e}"));
+                    return;
+                }
+            }
+        }
     }
     fn create_spec(&self, spec: &Value) {
         let name = spec["Name"].as_str().expect("Name");

@@ -152,13 +152,20 @@ pub(super) async fn reconcile<H: HttpClient>(
             Stage::Joining => (&target, &rollout.image, Some(app)),
             Stage::Leaving => (&live, &rollout.previous_image, Some(app)),
         };
+        // Both alias changes go out `start-first`, whatever order the slot
+        // had: with `stop-first` a slot drops tasks while it switches.
+        let configs = engine::update_configs(env)?;
         if state.stage == Stage::Joining {
             engine
-                .ensure(&target, |s| plan::with_alias(s, app, true))
+                .ensure(&target, |s| {
+                    plan::with_update_configs(&plan::with_alias(s, app, true)?, &configs)
+                })
                 .await?;
         } else if state.stage == Stage::Leaving {
             engine
-                .ensure(&live, |s| plan::with_alias(s, app, false))
+                .ensure(&live, |s| {
+                    plan::with_update_configs(&plan::with_alias(s, app, false)?, &configs)
+                })
                 .await?;
         }
         let wanted = if state.stage == Stage::Leaving {
@@ -166,14 +173,18 @@ pub(super) async fn reconcile<H: HttpClient>(
         } else {
             state.replicas
         };
-        let health = engine.health(service, wanted, image, alias).await?;
-        // Leaving is done when no task of the old slot carries the alias.
+        let tasks = engine.tasks(service).await?;
+        let health = super::tasks::health(&tasks, wanted, image, alias);
+        // Leaving is done when no task of the old slot carries the alias
+        // and all its replacements run, ready for a switch back.
+        let all = super::tasks::health(&tasks, state.replicas, image, None);
         let done = match state.stage {
-            Stage::Leaving => health.healthy + health.starting == 0,
+            Stage::Leaving => health.healthy + health.starting == 0 && all.ready(),
             _ => health.ready(),
         };
         if !done {
-            return waiting(engine, rollout, state, &health, now_ms, deadline).await;
+            let seen = (&health, &all);
+            return waiting(engine, rollout, state, seen, now_ms, deadline).await;
         }
         state.stage = match state.stage {
             Stage::Warming => Stage::Joining,
@@ -191,7 +202,7 @@ async fn waiting<H: HttpClient>(
     engine: &Engine<'_, H>,
     rollout: &SwarmRollout,
     state: &BlueGreenState,
-    health: &super::tasks::Health,
+    (health, all): (&super::tasks::Health, &super::tasks::Health),
     now_ms: u64,
     deadline: u64,
 ) -> Result<StepOutcome, DeployError> {
@@ -202,8 +213,11 @@ async fn waiting<H: HttpClient>(
         Stage::Joining => (format!("{} joining {app}", health.describe(&target)), 50),
         Stage::Leaving => (
             format!(
-                "{live} leaving {app}: {} task(s) still carry the alias",
-                health.healthy + health.starting
+                "{live} leaving {app}: {} task(s) still carry the alias, {} of {} \
+                 replacement(s) healthy",
+                health.healthy + health.starting,
+                all.healthy,
+                all.wanted
             ),
             100,
         ),

@@ -129,8 +129,11 @@ pub(super) async fn reconcile<H: HttpClient>(
         let percent = state.steps.get(state.step).copied().unwrap_or(100);
         let want = split(percent, state.total);
         let name = canary_name(&rollout.service);
+        // The image too: Swarm may have rolled a failed canary update back.
         engine
-            .ensure(&name, |s| plan::with_replicas(s, want.canary))
+            .ensure(&name, |s| {
+                plan::with_image(&plan::with_replicas(s, want.canary)?, &rollout.image)
+            })
             .await?;
         let health = engine
             .health(&name, want.canary, &rollout.image, Some(&rollout.service))

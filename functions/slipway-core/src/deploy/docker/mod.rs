@@ -25,6 +25,8 @@ pub mod compose;
 mod engine;
 pub mod plan;
 mod progressive;
+pub use progressive::Progressive;
+pub(crate) use progressive::deadline_ms;
 mod stack;
 mod tasks;
 #[cfg(test)]
@@ -74,33 +76,6 @@ pub struct DockerEnv {
     pub progress_deadline: Option<String>,
 }
 
-/// Default of [`DockerEnv::progress_deadline`]: 10 minutes.
-const DEFAULT_DEADLINE_MS: u64 = 600_000;
-
-/// [`DockerEnv::progress_deadline`] in milliseconds.
-pub(crate) fn deadline_ms(env: &DockerEnv) -> Result<u64, DeployError> {
-    match &env.progress_deadline {
-        Some(d) => engine::parse_duration_ns(d)
-            .map(|ns| ns / 1_000_000)
-            .map_err(|_| {
-                DeployError::Config(format!(
-                    "progress_deadline {d:?} is not a duration like \"2m\""
-                ))
-            }),
-        None => Ok(DEFAULT_DEADLINE_MS),
-    }
-}
-
-/// The strategy-specific part of a Swarm rollout.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(tag = "strategy", rename_all = "kebab-case")]
-pub enum Progressive {
-    /// Stable `A` and `A-canary` behind alias `A`.
-    Canary(canary::CanaryState),
-    /// Slots `A-blue` and `A-green`, the live one carrying alias `A`.
-    BlueGreen(blue_green::BlueGreenState),
-}
-
 /// Where a Swarm rollout is.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "snake_case")]
@@ -134,25 +109,6 @@ pub struct SwarmRollout {
     /// Canary or blue-green state; `None` for a rolling update.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive: Option<Progressive>,
-}
-
-impl SwarmRollout {
-    /// A canary's current step (from 1).
-    pub fn canary_step(&self) -> Option<usize> {
-        match &self.progressive {
-            Some(Progressive::Canary(c)) => Some(c.step.min(c.steps.len().saturating_sub(1)) + 1),
-            _ => None,
-        }
-    }
-
-    /// What an abort of this rollout left, for the deployment's message.
-    pub fn abort_note(&self) -> Option<String> {
-        match &self.progressive {
-            Some(Progressive::Canary(c)) => Some(canary::abort_note(self, c)),
-            Some(Progressive::BlueGreen(b)) => Some(blue_green::abort_note(self, b)),
-            None => None,
-        }
-    }
 }
 
 fn engine<'a, H: HttpClient>(
@@ -367,7 +323,18 @@ pub async fn start(
     if *strategy != Strategy::Rolling {
         return progressive::start(&engine, env, service, image, strategy, now_ms).await;
     }
-    let before = update_to(&engine, env, service, image).await?;
+    rolling(&engine, env, service, image, now_ms).await
+}
+
+/// A rolling update of `service` to `image`, and the first look at it.
+async fn rolling<H: HttpClient>(
+    engine: &Engine<'_, H>,
+    env: &DockerEnv,
+    service: &str,
+    image: &str,
+    now_ms: u64,
+) -> Result<(SwarmRollout, StepOutcome), DeployError> {
+    let before = update_to(engine, env, service, image).await?;
     let mut rollout = SwarmRollout {
         service: service.to_owned(),
         service_id: before.id,
@@ -378,7 +345,7 @@ pub async fn start(
         phase: SwarmPhase::Updating,
         progressive: None,
     };
-    let outcome = first_look(&engine, &mut rollout, now_ms).await;
+    let outcome = first_look(engine, &mut rollout, now_ms).await;
     Ok((rollout, outcome))
 }
 
@@ -499,8 +466,17 @@ pub async fn rollback(
     }
     let engine = engine(http, env, token, None)?;
     let to = current.previous_image.as_str();
-    if let Some(Progressive::BlueGreen(_)) = &current.progressive {
-        return progressive::start(&engine, env, service, to, &Strategy::BlueGreen, now_ms).await;
+    match &current.progressive {
+        Some(Progressive::BlueGreen(_)) => {
+            return progressive::start(&engine, env, service, to, &Strategy::BlueGreen, now_ms)
+                .await;
+        }
+        // The stable service's previous spec is itself scaled to 0 during
+        // the canary: a server-side rollback would restore that.
+        Some(Progressive::Canary(_)) => {
+            return rolling(&engine, env, service, to, now_ms).await;
+        }
+        None => {}
     }
     let reverted = revert(&engine, env, service, &current.image, to, false).await?;
     let (view, phase) = match reverted {

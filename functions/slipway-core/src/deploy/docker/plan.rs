@@ -170,6 +170,15 @@ pub fn copy_as(
     with_image(&spec, image)
 }
 
+/// `spec` with this `UpdateConfig` and `RollbackConfig`.
+pub fn with_update_configs(spec: &Value, configs: &(Value, Value)) -> Result<Value, DeployError> {
+    let mut spec = spec.clone();
+    let obj = spec.as_object_mut().ok_or_else(not_container)?;
+    obj.insert("UpdateConfig".into(), configs.0.clone());
+    obj.insert("RollbackConfig".into(), configs.1.clone());
+    Ok(spec)
+}
+
 /// `spec` running `image`.
 pub fn with_image(spec: &Value, image: &str) -> Result<Value, DeployError> {
     let mut spec = spec.clone();
@@ -226,7 +235,7 @@ mod tests {
             split(90, 3),
             Split {
                 stable: 1,
-                canary: 2
+                canary: 3
             }
         );
     }

@@ -1,11 +1,59 @@
 //! Blue-green and canary rollouts of a single service: how the adapter's
 //! entry points reach [`super::canary`] and [`super::blue_green`].
 
-use super::engine::Engine;
-use super::{DockerEnv, Progressive, SwarmPhase, SwarmRollout, blue_green, canary};
+use serde::{Deserialize, Serialize};
+
+use super::engine::{self, Engine};
+use super::{DockerEnv, SwarmPhase, SwarmRollout, blue_green, canary};
 use crate::deploy::platform::Operation;
 use crate::deploy::{DeployError, StepOutcome, Strategy};
 use crate::ports::HttpClient;
+
+/// Default of [`DockerEnv::progress_deadline`]: 10 minutes.
+const DEFAULT_DEADLINE_MS: u64 = 600_000;
+
+/// [`DockerEnv::progress_deadline`] in milliseconds.
+pub(crate) fn deadline_ms(env: &DockerEnv) -> Result<u64, DeployError> {
+    match &env.progress_deadline {
+        Some(d) => engine::parse_duration_ns(d)
+            .map(|ns| ns / 1_000_000)
+            .map_err(|_| {
+                DeployError::Config(format!(
+                    "progress_deadline {d:?} is not a duration like \"2m\""
+                ))
+            }),
+        None => Ok(DEFAULT_DEADLINE_MS),
+    }
+}
+
+/// The strategy-specific part of a Swarm rollout.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "strategy", rename_all = "kebab-case")]
+pub enum Progressive {
+    /// Stable `A` and `A-canary` behind alias `A`.
+    Canary(canary::CanaryState),
+    /// Slots `A-blue` and `A-green`, the live one carrying alias `A`.
+    BlueGreen(blue_green::BlueGreenState),
+}
+
+impl SwarmRollout {
+    /// A canary's current step (from 1).
+    pub fn canary_step(&self) -> Option<usize> {
+        match &self.progressive {
+            Some(Progressive::Canary(c)) => Some(c.step.min(c.steps.len().saturating_sub(1)) + 1),
+            _ => None,
+        }
+    }
+
+    /// What an abort of this rollout left, for the deployment's message.
+    pub fn abort_note(&self) -> Option<String> {
+        match &self.progressive {
+            Some(Progressive::Canary(c)) => Some(canary::abort_note(self, c)),
+            Some(Progressive::BlueGreen(b)) => Some(blue_green::abort_note(self, b)),
+            None => None,
+        }
+    }
+}
 
 /// Starts a blue-green or canary rollout of `app` to `image` and takes the
 /// first look at it.

@@ -71,21 +71,23 @@ fn same_image_forces_new_tasks() {
 }
 
 #[test]
-fn only_rolling_updates_apply() {
+fn canary_and_blue_green_need_dnsrr_services() {
     let fake = Fake::new(BASE);
     let env = env(None);
     let canary = Strategy::Canary {
         steps: vec![10, 100],
         hold_ms: None,
     };
-    for strategy in [Strategy::BlueGreen, canary] {
-        let err = block_on(start(&fake, &env, None, None, "shop", NEW, &strategy, 0)).unwrap_err();
-        assert!(
-            matches!(&err, DeployError::NotApplicable(m) if m.contains("use Kubernetes")),
-            "{err:?}"
-        );
-    }
-    assert!(fake.take_requests().is_empty());
+    // The fake's service runs behind a virtual IP, on no network.
+    let err = block_on(start(&fake, &env, None, None, "shop", NEW, &canary, 0)).unwrap_err();
+    assert!(
+        matches!(&err, DeployError::Config(m) if m.contains("endpoint mode dnsrr")),
+        "{err:?}"
+    );
+    let lines = lines(&fake.take_requests());
+    assert!(lines.iter().all(|l| l.starts_with("GET ")), "{lines:?}");
+    let err = super::super::stack_rolling_only(&Strategy::BlueGreen).unwrap_err();
+    assert!(err.to_string().contains("rolling update only"), "{err}");
 }
 
 #[test]
