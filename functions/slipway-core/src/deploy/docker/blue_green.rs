@@ -174,10 +174,15 @@ pub(super) async fn reconcile<H: HttpClient>(
             state.replicas
         };
         let tasks = engine.tasks(service).await?;
-        let health = super::tasks::health(&tasks, wanted, image, alias);
+        let mut health = super::tasks::health(&tasks, wanted, image, alias);
         // Leaving is done when no task of the old slot carries the alias
         // and all its replacements run, ready for a switch back.
         let all = super::tasks::health(&tasks, state.replicas, image, None);
+        // Tasks being stopped still answer to the alias until they exit.
+        let serving = super::tasks::still_serving(&tasks, image, app);
+        if state.stage == Stage::Leaving {
+            health.healthy = health.healthy.max(serving);
+        }
         let done = match state.stage {
             Stage::Leaving => health.healthy + health.starting == 0 && all.ready(),
             _ => health.ready(),

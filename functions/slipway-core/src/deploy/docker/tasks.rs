@@ -141,6 +141,23 @@ fn normalized(value: &Value) -> Value {
     }
 }
 
+/// Tasks of `image` carrying `alias` whose containers still run, whether
+/// or not they are wanted: a task being stopped keeps its name in DNS
+/// until its container exits (after its stop grace period).
+pub fn still_serving(tasks: &[Value], image: &str, alias: &str) -> u64 {
+    let running = |t: &&Value| {
+        t.pointer("/Status/State")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s == "running")
+    };
+    let count = tasks
+        .iter()
+        .filter(running)
+        .filter(|t| matches(t, image, Some(alias)))
+        .count();
+    u64::try_from(count).unwrap_or(u64::MAX)
+}
+
 impl<H: HttpClient> Engine<'_, H> {
     /// `GET /tasks?filters={"service":[name]}`: every task of the service,
     /// history included (for the last error).
@@ -278,5 +295,14 @@ mod tests {
             None,
         )];
         assert!(health(&pinned, 1, "shop:2", None).ready());
+        let stopping = [task(
+            "running",
+            "shutdown",
+            "shop:2",
+            "2026-01-01T00:00:00Z",
+            None,
+        )];
+        assert_eq!(health(&stopping, 0, "shop:2", Some("shop")).healthy, 0);
+        assert_eq!(still_serving(&stopping, "shop:2", "shop"), 1);
     }
 }
