@@ -10,8 +10,9 @@
 //! `start-first` (each replacement task passes its health check before the
 //! one it replaces stops, so the slot keeps serving); once every task
 //! carrying the alias is healthy, the old slot loses the alias the same
-//! way. `A` resolves to the old slot, then to both, then to the new slot:
-//! never to nothing. Rollback runs the same switch the other way; the old
+//! way; the switch is done once no task of the old slot answers to `A`
+//! (a task being stopped does until its container exits). `A` resolves to
+//! the old slot, then to both, then to the new slot: never to nothing. Rollback runs the same switch the other way; the old
 //! slot still runs the previous version, so only the alias moves.
 //!
 //! [`reconcile`] is level-triggered: it re-derives the wanted specs from
