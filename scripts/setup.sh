@@ -32,7 +32,9 @@ docker_api=http://127.0.0.1:2375
 if ! curl -fsS "$docker_api/_ping" >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && ! pgrep -x dockerd >/dev/null; then
         echo "starting dockerd (Engine API on $docker_api)" >&2
-        nohup dockerd -H unix:///var/run/docker.sock -H tcp://127.0.0.1:2375 \
+        # In its own session: stopping the script that started it (as
+        # readme-check stops scripts/up.sh, by process group) must not stop it.
+        setsid nohup dockerd -H unix:///var/run/docker.sock -H tcp://127.0.0.1:2375 \
             >/var/log/slipway-dockerd.log 2>&1 &
         for _ in $(seq 1 60); do
             curl -fsS "$docker_api/_ping" >/dev/null 2>&1 && break
